@@ -1,0 +1,1 @@
+"""Artifacts: a content-addressed blob store."""

@@ -1,0 +1,1 @@
+"""Executors: run one job in a workspace (shell, bubblewrap sandbox, fake)."""

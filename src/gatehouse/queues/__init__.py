@@ -1,0 +1,1 @@
+"""Job queues: the in-process default and a broker adapter."""

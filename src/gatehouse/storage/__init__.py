@@ -1,0 +1,1 @@
+"""Storage adapters: schema, migrations, SQLite (default) and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Version control: workspaces, speculative merges, fast-forward landing (git)."""

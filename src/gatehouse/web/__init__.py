@@ -1,0 +1,1 @@
+"""The web front: JSON API and dashboard."""

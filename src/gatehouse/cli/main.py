@@ -17,7 +17,10 @@ from gatehouse import __version__
 from gatehouse.errors import EXIT_INTERRUPTED, EXIT_USAGE, GatehouseError
 
 # Order here is the order in --help.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "gatehouse.cli.lint",
+    "gatehouse.cli.plan",
+)
 
 
 class _Parser(argparse.ArgumentParser):

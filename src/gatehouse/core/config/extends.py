@@ -1,0 +1,249 @@
+"""Phases 3 and 4 of loading: ``extends``, then ``!reference``.
+
+``extends`` (a name or a list of names) builds a job from templates: each
+parent is first fully resolved itself, parents are deep-merged in list order
+(a later parent wins over an earlier one), and the job's own keys are merged
+on top. Parents may live in any included file and may be visible jobs.
+Nesting is limited to 11 levels; a missing parent, a parent that is not a
+mapping, and a cycle are errors located at the ``extends`` line.
+
+``!reference [.name, key, …]`` is resolved afterwards, against the
+configuration with ``extends`` applied — so a reference sees a template's
+inherited keys. References may nest (a referenced value may contain
+references) up to 10 levels; cycles are errors. A reference inside a list
+inserts its value as one item (a nested list when it is a list); the keys that
+GitLab flattens (``script``, ``rules``, ``needs`` …) are flattened later.
+"""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+from typing import Any
+
+from gatehouse.core.config.merge import deep_merge
+from gatehouse.core.config.nodes import LocDict, LocList, Reference
+from gatehouse.errors import Diagnostic, error, warning
+
+MAX_EXTENDS_DEPTH = 11
+MAX_REFERENCE_DEPTH = 10
+
+
+def _suggest(name: str, candidates: list[str]) -> str | None:
+    close = get_close_matches(name, candidates, n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def resolve_extends(
+    config: LocDict, diagnostics: list[Diagnostic], *, external_missing: bool = False
+) -> tuple[LocDict, dict[str, tuple[str, ...]]]:
+    """Apply every ``extends``; return the new mapping and the incomplete jobs.
+
+    With ``external_missing`` (some include was unavailable), a parent that
+    does not exist is probably defined there: it is reported as a warning, the
+    job is built from the parents that do exist, and it is returned among the
+    incomplete jobs with the names of its missing templates.
+    """
+    resolved: dict[str, LocDict] = {}
+    failed: set[str] = set()
+    incomplete: dict[str, tuple[str, ...]] = {}
+    names = [k for k in config if isinstance(k, str)]
+
+    def resolve(name: str, chain: list[str]) -> LocDict | None:
+        if name in resolved:
+            return resolved[name]
+        if name in failed:
+            return None
+        entry = config.get(name)
+        if not isinstance(entry, LocDict) or "extends" not in entry:
+            return entry if isinstance(entry, LocDict) else None
+        loc = entry.key_loc("extends")
+        if name in chain:
+            cycle = [*chain[chain.index(name) :], name]
+            diagnostics.append(
+                error(
+                    "extends-cycle",
+                    "circular dependency detected in `extends`: " + " -> ".join(cycle),
+                    loc,
+                    hint="break the cycle: a template must not extend a job that extends it",
+                )
+            )
+            failed.add(name)
+            return None
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            diagnostics.append(
+                error(
+                    "extends-too-deep",
+                    f"`extends` nested more than {MAX_EXTENDS_DEPTH} levels: "
+                    + " -> ".join([*chain, name]),
+                    loc,
+                )
+            )
+            failed.add(name)
+            return None
+        parents = entry["extends"]
+        if isinstance(parents, str):
+            parents = [parents]
+        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+            diagnostics.append(
+                error(
+                    "invalid-extends", f"{name}: `extends` must be a name or a list of names", loc
+                )
+            )
+            failed.add(name)
+            return None
+        merged = LocDict(entry.loc)
+        ok = True
+        missing: list[str] = []
+        for parent in parents:
+            if parent not in config:
+                if external_missing:
+                    diagnostics.append(
+                        warning(
+                            "unresolved-extends",
+                            f"{name}: template {parent!r} is not defined; it probably comes from "
+                            "an include that is not available offline",
+                            loc,
+                            hint="mirror the include with --include-dir DIR to load it",
+                        )
+                    )
+                    missing.append(parent)
+                    continue
+                diagnostics.append(
+                    error(
+                        "missing-extends",
+                        f"{name}: unknown key in `extends`: {parent!r}",
+                        loc,
+                        hint=_suggest(parent, names)
+                        or "define the template or include the file defining it",
+                    )
+                )
+                ok = False
+                continue
+            base = resolve(parent, [*chain, name])
+            missing.extend(incomplete.get(parent, ()))
+            if base is None:
+                if not isinstance(config.get(parent), LocDict):
+                    diagnostics.append(
+                        error(
+                            "invalid-extends",
+                            f"{name}: `extends` target {parent!r} is not a mapping",
+                            loc,
+                        )
+                    )
+                ok = False
+                continue
+            merged = deep_merge(merged, base)
+        if not ok:
+            failed.add(name)
+            return None
+        own = LocDict(entry.loc)
+        for key, value in entry.items():
+            if key != "extends":
+                own.set(key, value, entry.key_loc(key))
+        result = deep_merge(merged, own)
+        result.loc = entry.loc
+        resolved[name] = result
+        if missing:
+            incomplete[name] = tuple(dict.fromkeys(missing))
+        return result
+
+    out = LocDict(config.loc)
+    for key, value in config.items():
+        if isinstance(key, str) and isinstance(value, LocDict) and "extends" in value:
+            result = resolve(key, [])
+            if result is None:
+                # Keep the job without its parents so later phases can still report on it.
+                result = LocDict(value.loc)
+                for k, v in value.items():
+                    if k != "extends":
+                        result.set(k, v, value.key_loc(k))
+            out.set(key, result, config.key_loc(key))
+        else:
+            out.set(key, value, config.key_loc(key))
+    return out, incomplete
+
+
+def resolve_references(
+    config: LocDict, diagnostics: list[Diagnostic], *, external_missing: bool = False
+) -> LocDict:
+    """Replace every ``!reference`` with a copy of the value it points at.
+
+    With ``external_missing``, a reference to a template that does not exist is
+    a warning (it probably lives in an unavailable include) and resolves to nothing.
+    """
+
+    def lookup(ref: Reference) -> tuple[bool, Any]:
+        node: Any = config
+        for i, part in enumerate(ref.path):
+            if not isinstance(node, dict) or part not in node:
+                where = ", ".join(ref.path[: i + 1])
+                return False, f"!reference [{where}] could not be found"
+            node = node[part]
+        return True, node
+
+    def resolve_value(value: Any, chain: tuple[Reference, ...]) -> Any:
+        if isinstance(value, Reference):
+            return resolve_ref(value, chain)
+        if isinstance(value, LocDict):
+            out = LocDict(value.loc)
+            for k, v in value.items():
+                out.set(k, resolve_value(v, chain), value.key_loc(k))
+            return out
+        if isinstance(value, LocList):
+            lst = LocList(value.loc)
+            for i, v in enumerate(value):
+                lst.add(resolve_value(v, chain), value.item_loc(i))
+            return lst
+        return value
+
+    def resolve_ref(ref: Reference, chain: tuple[Reference, ...]) -> Any:
+        if not ref.path:
+            return None
+        key = ref.path
+        if any(r.path == key for r in chain):
+            cycle = [str(r) for r in chain[[r.path for r in chain].index(key) :]] + [str(ref)]
+            diagnostics.append(
+                error(
+                    "reference-cycle",
+                    "!reference is part of a circular chain: " + " -> ".join(cycle),
+                    ref.loc,
+                )
+            )
+            return None
+        if len(chain) >= MAX_REFERENCE_DEPTH:
+            diagnostics.append(
+                error(
+                    "reference-too-deep",
+                    f"!reference nested more than {MAX_REFERENCE_DEPTH} levels",
+                    ref.loc,
+                )
+            )
+            return None
+        found, value = lookup(ref)
+        if not found and external_missing and ref.path[0] not in config:
+            diagnostics.append(
+                warning(
+                    "unresolved-reference",
+                    f"{value}; it probably comes from an include that is not available offline",
+                    ref.loc,
+                    hint="mirror the include with --include-dir DIR to load it",
+                )
+            )
+            return None
+        if not found:
+            top = [k for k in config if isinstance(k, str)]
+            diagnostics.append(
+                error(
+                    "missing-reference",
+                    str(value),
+                    ref.loc,
+                    hint=_suggest(ref.path[0], top) if ref.path[0] not in config else None,
+                )
+            )
+            return None
+        return resolve_value(value, (*chain, ref))
+
+    out = LocDict(config.loc)
+    for key, value in config.items():
+        out.set(key, resolve_value(value, ()), config.key_loc(key))
+    return out

@@ -1,0 +1,149 @@
+"""Static checks across jobs, independent of any pipeline context.
+
+What can be known from the files alone is checked at load time, so that
+``gatehouse lint`` finds it without choosing a ref or an event:
+
+- every ``needs`` names a job that exists (unless ``optional: true``), in the
+  same or an earlier stage, and ``needs:parallel:matrix`` names existing
+  matrix instances;
+- ``needs`` has no cycle;
+- every ``dependencies`` entry names a job of an earlier stage.
+
+Whether a needed job is *in the pipeline* depends on rules and is checked by
+the planner for each pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from gatehouse.core.model import JobSpec, Need
+from gatehouse.errors import Diagnostic, error
+
+
+def index_jobs(jobs: Sequence[JobSpec]) -> dict[str, list[JobSpec]]:
+    """Concrete names and parallel base names → the concrete jobs they denote."""
+    index: dict[str, list[JobSpec]] = {}
+    for job in jobs:
+        index.setdefault(job.name, []).append(job)
+        if job.parallel is not None and job.base_name != job.name:
+            index.setdefault(job.base_name, []).append(job)
+    return index
+
+
+def need_targets(need: Need, index: Mapping[str, Sequence[JobSpec]]) -> list[JobSpec]:
+    """The concrete jobs a ``needs`` entry denotes (all instances, or the matrix subset)."""
+    candidates = list(index.get(need.job, ()))
+    if need.matrix is None:
+        return candidates
+    selected: list[JobSpec] = []
+    for row in need.matrix:
+        for job in candidates:
+            values = job.parallel.matrix if job.parallel else None
+            if values and job not in selected and all(values.get(k) in row[k] for k in row):
+                selected.append(job)
+    return selected
+
+
+def validate_jobs(jobs: Sequence[JobSpec], stages: Sequence[str], diags: list[Diagnostic]) -> None:
+    index = index_jobs(jobs)
+    stage_pos = {s: i for i, s in enumerate(stages)}
+    graph: dict[str, list[str]] = {}
+    for job in jobs:
+        edges: list[str] = []
+        for need in job.needs or ():
+            if need.project is not None or need.pipeline is not None:
+                continue
+            targets = need_targets(need, index)
+            if not targets:
+                if need.optional:
+                    continue
+                what = (
+                    "matrix instance of " if need.matrix is not None and need.job in index else ""
+                )
+                diags.append(
+                    error(
+                        "missing-need",
+                        f"job {job.name!r} needs {what}{need.job!r}, which is not defined",
+                        need.loc or job.loc,
+                        hint="needs must name jobs of this configuration (or add optional: true)",
+                    )
+                )
+                continue
+            for target in targets:
+                if stage_pos.get(target.stage, 0) > stage_pos.get(job.stage, 0):
+                    diags.append(
+                        error(
+                            "need-later-stage",
+                            f"job {job.name!r} (stage {job.stage}) needs {target.name!r}, "
+                            f"which is in the later stage {target.stage}",
+                            need.loc or job.loc,
+                        )
+                    )
+                edges.append(target.name)
+        graph[job.name] = edges
+        for dep in job.dependencies or ():
+            targets = index.get(dep, [])
+            if not targets:
+                diags.append(
+                    error(
+                        "missing-dependency",
+                        f"job {job.name!r}: dependency {dep!r} is not defined",
+                        job.loc,
+                    )
+                )
+                continue
+            for target in targets:
+                if (
+                    stage_pos.get(target.stage, 0) >= stage_pos.get(job.stage, 0)
+                    and job.needs is None
+                ):
+                    diags.append(
+                        error(
+                            "dependency-not-earlier",
+                            f"job {job.name!r}: dependency {dep!r} must be in an earlier stage "
+                            f"(it is in {target.stage})",
+                            job.loc,
+                        )
+                    )
+    for cycle in find_cycles(graph):
+        first = next(j for j in jobs if j.name == cycle[0])
+        diags.append(
+            error(
+                "needs-cycle",
+                "needs form a cycle: " + " -> ".join([*cycle, cycle[0]]),
+                first.loc,
+                hint="a job cannot (indirectly) need itself",
+            )
+        )
+
+
+_WHITE, _GREY, _BLACK = 0, 1, 2
+
+
+def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Each elementary cycle found by depth-first search, reported once."""
+    colour = dict.fromkeys(graph, _WHITE)
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+    seen: set[frozenset[str]] = set()
+
+    def visit(node: str) -> None:
+        colour[node] = _GREY
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if colour.get(nxt, _BLACK) == _GREY:
+                cycle = stack[stack.index(nxt) :]
+                key = frozenset(cycle)
+                if key not in seen:
+                    seen.add(key)
+                    cycles.append(list(cycle))
+            elif colour.get(nxt) == _WHITE:
+                visit(nxt)
+        stack.pop()
+        colour[node] = _BLACK
+
+    for node in graph:
+        if colour[node] == _WHITE:
+            visit(node)
+    return cycles

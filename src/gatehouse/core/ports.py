@@ -375,3 +375,45 @@ class ResultsStore(Protocol):
     """
 
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None: ...
+
+
+# --------------------------------------------------------------------------- job queue
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One job attempt offered to workers; ``tags`` route it (a worker needs all of them)."""
+
+    request: JobRequest
+    tags: tuple[str, ...] = ()
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkEvent:
+    """What a worker reports about an attempt: ``started`` then ``finished`` (with the outcome)."""
+
+    attempt_id: str
+    kind: str  # "started" | "finished"
+    at: float
+    worker: str | None = None
+    outcome: JobOutcome | None = None
+    detail: str | None = None  # e.g. why a worker could not run the attempt
+
+
+class JobQueue(Protocol):
+    """Dispatch of job attempts to workers, and their reports back.
+
+    The engine only ever talks to this port, so the in-process queue (the
+    embedded default) and a broker-backed one are interchangeable.
+    """
+
+    async def submit(self, item: WorkItem) -> None: ...
+
+    async def cancel(self, attempt_id: str, *, force: bool = False) -> None:
+        """Cancel a queued or running attempt; it still reports ``finished`` (canceled)."""
+        ...
+
+    async def next_event(self) -> WorkEvent: ...
+
+    async def close(self) -> None: ...

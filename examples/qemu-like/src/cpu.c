@@ -1,0 +1,2 @@
+/* the @ARCH@ CPU model */
+int cpu_init(void) { return 0; }

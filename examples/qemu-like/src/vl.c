@@ -1,0 +1,2 @@
+/* main loop of the @ARCH@ emulator */
+int main(void) { return 0; }

@@ -47,6 +47,9 @@ from gatehouse.errors import InputError
 MAX_REPEAT = 255
 
 WORD_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+# Tokens for prefiltering are alphanumeric runs: "_" splits them, so that
+# "drm_reset5" yields the whole token "reset5".
+TOKEN_BYTES = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 DIGIT_BYTES = frozenset(b"0123456789")
 SPACE_BYTES = frozenset(b" \t\n\r\f\v")
 ALL_BYTES = frozenset(range(256))
@@ -508,7 +511,7 @@ def _render(node: Node) -> str:
 class Literal:
     """A byte string every match contains; ``whole_tokens`` are words it contains whole.
 
-    A "token" is a maximal run of word bytes ``[A-Za-z0-9_]``. A word of the
+    A "token" is a maximal run of alphanumeric bytes ``[A-Za-z0-9]``. A word of the
     literal that is bounded on both sides (by non-word bytes of the literal, or
     by ``\\b``, ``^``, ``$`` or a non-word class next to it in the pattern)
     appears in any matching text as a whole token, which lets the pure-Python
@@ -548,7 +551,7 @@ def _separator(node: Node | None) -> bool:
     if isinstance(node, Anchor):
         return node.kind in ("^", "$", "\\b")
     if isinstance(node, Bytes):
-        return not (node.values & WORD_BYTES)
+        return not (node.values & TOKEN_BYTES)
     if isinstance(node, Repeat) and node.low >= 1:
         return _separator(node.item)
     return False
@@ -558,11 +561,11 @@ def _literal_from_run(run: bytes, left_bounded: bool, right_bounded: bool) -> Li
     tokens: list[bytes] = []
     i = 0
     while i < len(run):
-        if run[i] not in WORD_BYTES:
+        if run[i] not in TOKEN_BYTES:
             i += 1
             continue
         j = i
-        while j < len(run) and run[j] in WORD_BYTES:
+        while j < len(run) and run[j] in TOKEN_BYTES:
             j += 1
         if (i > 0 or left_bounded) and (j < len(run) or right_bounded):
             tokens.append(run[i:j])
@@ -614,3 +617,45 @@ def _required(node: Node) -> tuple[Literal, ...] | None:
     if not candidates:
         return None
     return max(candidates, key=_score)
+
+
+def required_tokens(pattern: LogPattern) -> frozenset[bytes]:
+    """Whole tokens that every match contains, all of them (lower-cased if caseless).
+
+    Unlike :func:`required_literals`, which picks one part, this collects the
+    whole tokens of every required literal of the pattern: a text lacking any
+    of them cannot match.
+    """
+    found = _tokens(pattern.tree)
+    return frozenset(t.lower() for t in found) if pattern.caseless else found
+
+
+def _tokens(node: Node) -> frozenset[bytes]:
+    if isinstance(node, Alternation):
+        common = _tokens(node.branches[0])
+        for branch in node.branches[1:]:
+            common &= _tokens(branch)
+        return common
+    if isinstance(node, Repeat):
+        return _tokens(node.item) if node.low >= 1 else frozenset()
+    if not isinstance(node, Concat):
+        return frozenset()
+    found: set[bytes] = set()
+    items = node.items
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if isinstance(item, Bytes) and len(item.values) == 1:
+            j = i
+            run = bytearray()
+            while j < len(items) and isinstance(items[j], Bytes) and len(items[j].values) == 1:  # type: ignore[union-attr]
+                run.extend(items[j].values)  # type: ignore[union-attr]
+                j += 1
+            left = _separator(items[i - 1]) if i > 0 else False
+            right = _separator(items[j]) if j < len(items) else False
+            found.update(_literal_from_run(bytes(run), left, right).whole_tokens)
+            i = j
+            continue
+        found.update(_tokens(item))
+        i += 1
+    return frozenset(found)

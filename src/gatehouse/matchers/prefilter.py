@@ -6,10 +6,12 @@ How it avoids running a thousand regexes over every text:
    tells, for each pattern, literal strings one of which every match must
    contain. Each pattern gets a *gate*:
 
-   - a **token gate** when a literal contains a whole word (a run of
-     ``[A-Za-z0-9_]`` bounded on both sides, e.g. ``BUG`` in
-     ``kernel BUG at``): the pattern can only match texts in which that word
-     occurs as a whole token;
+   - a **token gate** when the pattern's required literals contain whole
+     words (runs of ``[A-Za-z0-9]`` bounded on both sides, e.g. ``BUG`` in
+     ``kernel BUG at``): the pattern can only match texts in which *all* of
+     those words occur as whole tokens. It is indexed under the most specific
+     one (containing a digit, then longest) and the others are checked with a
+     set inclusion;
    - else a **substring gate** when a literal has at least three bytes: the
      pattern can only match texts containing it (checked with ``in``, which
      runs at C speed);
@@ -33,17 +35,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gatehouse.core.pattern_syntax import WORD_BYTES, LogPattern, parse_pattern, required_literals
+from gatehouse.core.pattern_syntax import (
+    TOKEN_BYTES,
+    LogPattern,
+    parse_pattern,
+    required_literals,
+    required_tokens,
+)
 from gatehouse.core.ports import PatternMatcher
 
 MIN_GATE = 3  # shorter words and literals are too common to filter anything
-_TO_SPACE = bytes(b if b in WORD_BYTES else 0x20 for b in range(256))
+_TO_SPACE = bytes(b if b in TOKEN_BYTES else 0x20 for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     id: str
     regex: re.Pattern[bytes]
+    caseless: bool
+    tokens: frozenset[bytes]  # every one of them must be a token of the text
 
 
 class PrefilterMatcher:
@@ -67,14 +77,16 @@ class PrefilterMatcher:
     def candidates(self, data: bytes) -> set[int]:
         """Indexes of the patterns whose gate opens for ``data``."""
         chosen: set[int] = set(self._ungated)
+        words: set[bytes] = set()
+        lowered_words: set[bytes] = set()
         if self._tokens:
             words = set(data.translate(_TO_SPACE).split())
             for word in self._tokens.keys() & words:
                 chosen.update(self._tokens[word])
         lowered = data.lower() if (self._caseless_tokens or self._caseless_substrings) else b""
         if self._caseless_tokens:
-            words = set(lowered.translate(_TO_SPACE).split())
-            for word in self._caseless_tokens.keys() & words:
+            lowered_words = set(lowered.translate(_TO_SPACE).split())
+            for word in self._caseless_tokens.keys() & lowered_words:
                 chosen.update(self._caseless_tokens[word])
         for literal, indexes in self._substrings:
             if literal in data:
@@ -82,7 +94,13 @@ class PrefilterMatcher:
         for literal, indexes in self._caseless_substrings:
             if literal in lowered:
                 chosen.update(indexes)
-        return chosen
+        # a pattern needs all its required tokens, not just the one it is indexed by
+        return {
+            i
+            for i in chosen
+            if not self._patterns[i].tokens
+            or self._patterns[i].tokens <= (lowered_words if self._patterns[i].caseless else words)
+        }
 
     def scan(self, text: str | bytes) -> frozenset[str]:
         data = text.encode("utf-8", "replace") if isinstance(text, str) else text
@@ -107,8 +125,9 @@ class PrefilterEngine:
         for pid, source in patterns:
             pattern = parse_pattern(source)
             index = len(compiled)
-            compiled.append(_Compiled(pid, _python_regex(pattern)))
-            gates = _gates(pattern)
+            needed = required_tokens(pattern)
+            compiled.append(_Compiled(pid, _python_regex(pattern), pattern.caseless, needed))
+            gates = _gates(pattern, needed)
             if gates is None:
                 ungated.append(index)
                 continue
@@ -130,8 +149,16 @@ def _python_regex(pattern: LogPattern) -> re.Pattern[bytes]:
     return re.compile(pattern.python_pattern(), flags)
 
 
-def _gates(pattern: LogPattern) -> list[tuple[str, bytes]] | None:
-    """One gate per alternative literal; ``None`` when some alternative cannot be gated."""
+def _gates(pattern: LogPattern, tokens: frozenset[bytes]) -> list[tuple[str, bytes]] | None:
+    """How a pattern is indexed; ``None`` when it cannot be (it always runs).
+
+    Required tokens win: the pattern is indexed under the most specific one
+    (with a digit, then longest) and the rest are checked at scan time.
+    Otherwise one gate per alternative literal.
+    """
+    if tokens:
+        key = max(tokens, key=lambda t: (any(48 <= b <= 57 for b in t), len(t), t))
+        return [("token", key)]
     literals = required_literals(pattern)
     if literals is None:
         return None

@@ -45,7 +45,16 @@ IO_MODULES = {
 }
 # Third-party modules the core may use: pure parsers only.
 CORE_THIRD_PARTY = {"yaml"}
-ADAPTER_PACKAGES = {"executors", "queues", "storage", "artifacts", "ingest", "vcs", "notify"}
+ADAPTER_PACKAGES = {
+    "executors",
+    "queues",
+    "storage",
+    "artifacts",
+    "ingest",
+    "vcs",
+    "notify",
+    "matchers",
+}
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:

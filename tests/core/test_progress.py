@@ -92,7 +92,9 @@ t2: {stage: test, script: [x], needs: []}
     )
     step = advance(p, {}, scope(p))
     assert set(step.start) == {"a", "b", "t2"}
-    step = advance(p, states(a=JobStatus.SUCCESS, b=JobStatus.RUNNING, t2=JobStatus.RUNNING), scope(p))
+    step = advance(
+        p, states(a=JobStatus.SUCCESS, b=JobStatus.RUNNING, t2=JobStatus.RUNNING), scope(p)
+    )
     assert step.start == ("t1",)
 
 

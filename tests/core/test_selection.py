@@ -34,7 +34,12 @@ def test_base_name_selects_all_instances() -> None:
 
 
 def test_needs_closure_follows_needs_and_stage_order() -> None:
-    assert select(pipeline(), ["deploy"], with_needs=True).jobs == {"deploy", "unit 1/2", "unit 2/2", "build"}
+    assert select(pipeline(), ["deploy"], with_needs=True).jobs == {
+        "deploy",
+        "unit 1/2",
+        "unit 2/2",
+        "build",
+    }
     # lint has no needs: it downloads artifacts from every earlier-stage job.
     assert select(pipeline(), ["lint"], with_needs=True).jobs == {"lint", "build", "docs"}
 

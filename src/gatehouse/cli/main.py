@@ -20,6 +20,7 @@ from gatehouse.errors import EXIT_INTERRUPTED, EXIT_USAGE, GatehouseError
 COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.lint",
     "gatehouse.cli.plan",
+    "gatehouse.cli.expect",
 )
 
 

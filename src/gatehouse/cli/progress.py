@@ -117,7 +117,10 @@ class PlainProgress:
         self.notes[job.name] = note
         symbol, _ = _SYMBOLS.get(record.status, ("?", ""))
         took = duration(record)
-        self._line(f"{symbol} {job.name}: {describe(record, note)}" + (f" in {fmt_seconds(took)}" if took is not None else ""))
+        self._line(
+            f"{symbol} {job.name}: {describe(record, note)}"
+            + (f" in {fmt_seconds(took)}" if took is not None else "")
+        )
         if record.status is JobStatus.FAILED and not self.quiet:
             for line in log_tail(record.log_path):
                 self.out.write(f"    | {line}\n")
@@ -139,7 +142,9 @@ class LiveProgress(PlainProgress):
 
         self.console = Console(file=self.out, highlight=False)
         self.running: dict[str, float] = {}
-        self.live = Live(console=self.console, refresh_per_second=8, transient=True, get_renderable=self._render)
+        self.live = Live(
+            console=self.console, refresh_per_second=8, transient=True, get_renderable=self._render
+        )
 
     def _render(self) -> Any:
         from rich.text import Text
@@ -154,7 +159,9 @@ class LiveProgress(PlainProgress):
 
     def pipeline_started(self, record: PipelineRecord, jobs: list[PlannedJob]) -> None:
         self.jobs = jobs
-        self.console.print(f"[bold]pipeline #{record.id}[/] for {record.ref} ({record.event}): {len(jobs)} job(s)")
+        self.console.print(
+            f"[bold]pipeline #{record.id}[/] for {record.ref} ({record.event}): {len(jobs)} job(s)"
+        )
         self.live.start()
 
     def job_started(self, job: PlannedJob, record: JobRecord) -> None:
@@ -170,7 +177,9 @@ class LiveProgress(PlainProgress):
         symbol, colour = _SYMBOLS.get(record.status, ("?", ""))
         took = duration(record)
         when = f" [dim]{fmt_seconds(took)}[/]" if took is not None else ""
-        self.console.print(f"[{colour}]{symbol}[/] {escape(job.name)}: {escape(describe(record, note))}{when}")
+        self.console.print(
+            f"[{colour}]{symbol}[/] {escape(job.name)}: {escape(describe(record, note))}{when}"
+        )
         if record.status is JobStatus.FAILED:
             for line in log_tail(record.log_path):
                 self.console.print(f"    [dim]│[/] {escape(line)}")
@@ -184,7 +193,9 @@ class LiveProgress(PlainProgress):
         self.live.stop()
 
 
-def print_summary(records: list[JobRecord], pipeline: PipelineRecord, stream: TextIO | None = None) -> None:
+def print_summary(
+    records: list[JobRecord], pipeline: PipelineRecord, stream: TextIO | None = None
+) -> None:
     """The final table: job, stage, outcome, duration (latest attempt of each job)."""
     out = stream or sys.stdout
     latest: dict[str, JobRecord] = {}
@@ -201,8 +212,13 @@ def print_summary(records: list[JobRecord], pipeline: PipelineRecord, stream: Te
         for r in latest.values()
     ]
     headers = ("job", "stage", "outcome", "duration")
-    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    out.write("\n" + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
+    widths = [
+        max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+        for i, h in enumerate(headers)
+    ]
+    out.write(
+        "\n" + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n"
+    )
     out.write("  ".join("-" * w for w in widths) + "\n")
     for row in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
@@ -215,5 +231,9 @@ def print_summary(records: list[JobRecord], pipeline: PipelineRecord, stream: Te
         "skipped": "ran no job",
     }.get(pipeline.status.value, pipeline.status.value)
     warnings = sum(1 for r in latest.values() if r.status is JobStatus.WARNING)
-    extra = f" with {warnings} allowed failure(s)" if warnings and pipeline.status.value == "success" else ""
+    extra = (
+        f" with {warnings} allowed failure(s)"
+        if warnings and pipeline.status.value == "success"
+        else ""
+    )
     out.write(f"\npipeline #{pipeline.id} {verdict}{extra} in {fmt_seconds(took)}\n")

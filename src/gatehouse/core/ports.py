@@ -13,6 +13,7 @@ Ports defined here:
 - :class:`RunStore`      pipelines, jobs, attempts, artifacts, logs (engine state)
 - :class:`ResultsStore`  the results model (checkouts, builds, tests, issues, incidents)
 - :class:`Clock`         time, so that scenario tests can use a fake one
+- :class:`PatternMatcherEngine` / :class:`PatternMatcher`  many log regexes scanned at once
 """
 
 from __future__ import annotations
@@ -417,3 +418,36 @@ class JobQueue(Protocol):
     async def next_event(self) -> WorkEvent: ...
 
     async def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- log patterns
+
+
+class PatternMatcher(Protocol):
+    """A compiled set of log patterns (see :mod:`gatehouse.core.pattern_syntax`).
+
+    One matcher is used by one thread at a time (Hyperscan's scratch space is
+    per thread); compile one per worker thread.
+    """
+
+    def scan(self, text: str | bytes) -> frozenset[str]:
+        """The ids of every pattern that matches somewhere in ``text``.
+
+        ``str`` is scanned as its UTF-8 bytes; ``^`` and ``$`` match at line
+        boundaries.
+        """
+        ...
+
+
+class PatternMatcherEngine(Protocol):
+    """Compiles ``(id, pattern)`` pairs once into a :class:`PatternMatcher`.
+
+    Every pattern is validated against the supported subset first; an
+    unsupported one raises :class:`gatehouse.core.pattern_syntax.PatternError`
+    (an :class:`gatehouse.errors.InputError`) naming the pattern and column.
+    Adapters live in :mod:`gatehouse.matchers` (Hyperscan, RE2 sets, pure Python).
+    """
+
+    name: str
+
+    def compile(self, patterns: Sequence[tuple[str, str]]) -> PatternMatcher: ...

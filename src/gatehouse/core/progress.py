@@ -77,13 +77,15 @@ class RunScope:
     delays_elapsed: frozenset[str] = field(default_factory=frozenset)
 
 
-def predecessors(job: PlannedJob, pipeline: PlannedPipeline, selected: Collection[str]) -> list[str]:
+def predecessors(
+    job: PlannedJob, pipeline: PlannedPipeline, selected: Collection[str]
+) -> list[str]:
     if job.needs is not None:
         return [n.job for n in job.needs if n.job in selected]
     return [j.name for j in pipeline.jobs if j.stage_index < job.stage_index and j.name in selected]
 
 
-def _is_final_for_successors(job: PlannedJob, state: JobState) -> bool:
+def _is_final_for_successors(state: JobState) -> bool:
     if state.status.is_final:
         return True
     # A non-blocking manual job nobody started lets later stages go on.
@@ -111,7 +113,9 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
             skip.append((name, "skipped: --fail-fast after a failure"))
             continue
         preds = predecessors(job, pipeline, scope.selected)
-        pending = [p for p in preds if not _is_final_for_successors(by_name[p], states.get(p, JobState()))]
+        pending = [
+            p for p in preds if not _is_final_for_successors(by_name[p], states.get(p, JobState()))
+        ]
         if pending:
             continue
         blocked = [
@@ -121,7 +125,9 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
             and (by_name[p].blocking_manual or job.needs is not None)
         ]
         if blocked:
-            skip.append((name, f"blocked: waits for manual job {blocked[0]!r}, which was not started"))
+            skip.append(
+                (name, f"blocked: waits for manual job {blocked[0]!r}, which was not started")
+            )
             continue
         pred_states = [states.get(p, JobState()).status for p in preds]
         any_failed = any(s in _FAILED for s in pred_states)
@@ -139,7 +145,14 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
                 skip.append((name, "skipped: when: on_failure, and nothing failed"))
         elif not all_ok:
             first = next((p for p in preds if states.get(p, JobState()).status not in _OK), None)
-            skip.append((name, f"skipped: {first!r} did not succeed" if first else "skipped: an earlier job failed"))
+            skip.append(
+                (
+                    name,
+                    f"skipped: {first!r} did not succeed"
+                    if first
+                    else "skipped: an earlier job failed",
+                )
+            )
         elif when == "manual":
             if name in scope.start_manual:
                 start.append(name)
@@ -152,7 +165,9 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
     return Advance(tuple(start), tuple(skip), tuple(manual), tuple(delay))
 
 
-def should_retry(retry: Retry, attempt: int, failure_reason: str | None, exit_code: int | None) -> bool:
+def should_retry(
+    retry: Retry, attempt: int, failure_reason: str | None, exit_code: int | None
+) -> bool:
     """GitLab's auto-retry rule for a failed attempt number ``attempt`` (1-based)."""
     if failure_reason is None or failure_reason == "canceled":
         return False
@@ -176,7 +191,13 @@ def final_status(job: PlannedJob, exit_code: int | None, failure_reason: str | N
     return JobStatus.WARNING if allowed else JobStatus.FAILED
 
 
-def pipeline_status(pipeline: PlannedPipeline, states: Mapping[str, JobState], selected: Collection[str], *, canceled: bool = False) -> PipelineStatus:
+def pipeline_status(
+    pipeline: PlannedPipeline,
+    states: Mapping[str, JobState],
+    selected: Collection[str],
+    *,
+    canceled: bool = False,
+) -> PipelineStatus:
     """Roll the jobs' states up into the pipeline's."""
     relevant = [states.get(j.name, JobState()) for j in pipeline.jobs if j.name in selected]
     if not relevant:
@@ -188,7 +209,11 @@ def pipeline_status(pipeline: PlannedPipeline, states: Mapping[str, JobState], s
     if any(s.status is JobStatus.FAILED for s in relevant):
         return PipelineStatus.FAILED
     blocking = [
-        j for j in pipeline.jobs if j.name in selected and j.blocking_manual and states.get(j.name, JobState()).status is JobStatus.MANUAL
+        j
+        for j in pipeline.jobs
+        if j.name in selected
+        and j.blocking_manual
+        and states.get(j.name, JobState()).status is JobStatus.MANUAL
     ]
     if blocking:
         return PipelineStatus.BLOCKED

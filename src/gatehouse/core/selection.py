@@ -54,7 +54,9 @@ def select(
         todo = list(chosen)
         while todo:
             job = by_name[todo.pop()]
-            deps = [n.job for n in job.needs] if job.needs is not None else list(job.artifact_sources)
+            deps = (
+                [n.job for n in job.needs] if job.needs is not None else list(job.artifact_sources)
+            )
             for dep in deps:
                 if dep in by_name and dep not in chosen:
                     chosen.add(dep)

@@ -43,7 +43,14 @@ from gatehouse.core.ports import (
     WorkItem,
     WorkspaceSource,
 )
-from gatehouse.core.progress import JobState, RunScope, advance, final_status, pipeline_status, should_retry
+from gatehouse.core.progress import (
+    JobState,
+    RunScope,
+    advance,
+    final_status,
+    pipeline_status,
+    should_retry,
+)
 from gatehouse.core.selection import Selection
 from gatehouse.core.variables import expand_with
 from gatehouse.engine.observer import NullObserver, Observer
@@ -150,7 +157,9 @@ class PipelineRunner:
                 created_at=now,
             )
             self._jobs[job.name] = _Job(job, rec)
-        self.record = self.store.update_pipeline(record.id, status=PipelineStatus.RUNNING, started_at=now)
+        self.record = self.store.update_pipeline(
+            record.id, status=PipelineStatus.RUNNING, started_at=now
+        )
         self.observer.pipeline_started(self.record, [j.planned for j in self._jobs.values()])
         pump = asyncio.create_task(self._pump())
         try:
@@ -184,7 +193,8 @@ class PipelineRunner:
 
     def _finished(self) -> bool:
         return all(
-            j.state.status.is_final or j.state.status is JobStatus.MANUAL for j in self._jobs.values()
+            j.state.status.is_final or j.state.status is JobStatus.MANUAL
+            for j in self._jobs.values()
         )
 
     async def _handle(self, kind: str, payload: object) -> None:
@@ -231,14 +241,18 @@ class PipelineRunner:
 
     def _settle(self, job: _Job, status: JobStatus, note: str | None) -> None:
         job.state = replace(job.state, status=status, note=note)
-        job.record = self.store.update_job(job.record.id, status=status, finished_at=self.clock() if status.is_final else None)
+        job.record = self.store.update_job(
+            job.record.id, status=status, finished_at=self.clock() if status.is_final else None
+        )
         self.observer.job_finished(job.planned, job.record, note)
 
     def _launch(self, job: _Job) -> None:
         planned = job.planned
         spec = planned.spec
         if spec.trigger is not None:
-            self._settle(job, JobStatus.SKIPPED, "trigger job: downstream pipelines are not run locally")
+            self._settle(
+                job, JobStatus.SKIPPED, "trigger job: downstream pipelines are not run locally"
+            )
             return
         if not spec.script:
             reason = "incomplete job: it has no script here"
@@ -248,14 +262,22 @@ class PipelineRunner:
             status = final_status(planned, None, "unmet_prerequisites")
             job.state = replace(job.state, status=status, note=reason)
             job.record = self.store.update_job(
-                job.record.id, status=status, failure_reason="unmet_prerequisites", finished_at=self.clock()
+                job.record.id,
+                status=status,
+                failure_reason="unmet_prerequisites",
+                finished_at=self.clock(),
             )
             self.observer.job_finished(planned, job.record, reason)
             return
         if planned.image:
-            self.observer.job_note(planned, f"image {planned.image!r} ignored: runs on the {'local'} executor (no container executor yet)")
+            self.observer.job_note(
+                planned,
+                f"image {planned.image!r} ignored: runs on the {'local'} executor (no container executor yet)",
+            )
         job.state = replace(job.state, status=JobStatus.PENDING)
-        job.record = self.store.update_job(job.record.id, status=JobStatus.PENDING, queued_at=self.clock())
+        job.record = self.store.update_job(
+            job.record.id, status=JobStatus.PENDING, queued_at=self.clock()
+        )
         group = planned.resource_group
         if group:
             if not self.resources.is_free(group):
@@ -318,7 +340,9 @@ class PipelineRunner:
         artifacts_out = None
         if spec.artifacts is not None:
             a = spec.artifacts
-            expire = a.expire_seconds if a.expire_in is not None else self.settings.artifacts_expire_in
+            expire = (
+                a.expire_seconds if a.expire_in is not None else self.settings.artifacts_expire_in
+            )
             if a.expire_in is not None and a.expire_in.strip().lower() == "never":
                 expire = None
             artifacts_out = ArtifactSpec(
@@ -414,10 +438,14 @@ class PipelineRunner:
                     expire = spec.expire_seconds
             expire_at = finished + expire if expire is not None else None
             name = spec.name if spec and spec.name else "artifacts"
-            self.store.add_artifacts(ArtifactSetRecord(job.record.id, "archive", name, expire_at, outcome.artifacts))
+            self.store.add_artifacts(
+                ArtifactSetRecord(job.record.id, "archive", name, expire_at, outcome.artifacts)
+            )
             self._manifests[job.planned.name] = outcome.artifacts
         for kind, manifest in outcome.reports.items():
-            self.store.add_artifacts(ArtifactSetRecord(job.record.id, kind, kind, expire_at, manifest))
+            self.store.add_artifacts(
+                ArtifactSetRecord(job.record.id, kind, kind, expire_at, manifest)
+            )
 
     async def _retry(self, job: _Job) -> None:
         old = job.record
@@ -434,7 +462,9 @@ class PipelineRunner:
         )
         job.record = rec
         job.state = JobState(JobStatus.PENDING, rec.attempt)
-        self.observer.job_note(job.planned, f"retrying (attempt {rec.attempt}) after {old.failure_reason}")
+        self.observer.job_note(
+            job.planned, f"retrying (attempt {rec.attempt}) after {old.failure_reason}"
+        )
         if job.planned.resource_group:
             self._launch_pending_again(job)
             return
@@ -461,7 +491,9 @@ class PipelineRunner:
         self._timers.clear()
         for job in self._jobs.values():
             status = job.state.status
-            if status in (JobStatus.CREATED, JobStatus.MANUAL) or (status is JobStatus.PENDING and not job.submitted):
+            if status in (JobStatus.CREATED, JobStatus.MANUAL) or (
+                status is JobStatus.PENDING and not job.submitted
+            ):
                 self._settle(job, JobStatus.CANCELED, "canceled before it started")
             elif job.submitted and not status.is_final and job.attempt_id:
                 await self.queue.cancel(job.attempt_id, force=force)

@@ -88,8 +88,12 @@ class LocalQueue:
                 now = time.time()
                 outcome = JobOutcome(None, FailureReason.RUNNER_SYSTEM_FAILURE, now, now)
                 detail = f"the executor failed: {type(exc).__name__}: {exc}"
-                await self._events.put(WorkEvent(request.attempt_id, "finished", now, name, outcome, detail))
+                await self._events.put(
+                    WorkEvent(request.attempt_id, "finished", now, name, outcome, detail)
+                )
                 continue
             finally:
                 self._tokens.pop(request.attempt_id, None)
-            await self._events.put(WorkEvent(request.attempt_id, "finished", time.time(), name, outcome))
+            await self._events.put(
+                WorkEvent(request.attempt_id, "finished", time.time(), name, outcome)
+            )

@@ -128,8 +128,8 @@ class PlainProgress:
     def job_note(self, job: PlannedJob, note: str) -> None:
         self._line(f"note     {job.name}: {note}")
 
-    def pipeline_finished(self, record: PipelineRecord) -> None:
-        pass
+    def pipeline_finished(self, record: PipelineRecord) -> None:  # noqa: ARG002
+        return
 
 
 class LiveProgress(PlainProgress):

@@ -113,9 +113,7 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
             skip.append((name, "skipped: --fail-fast after a failure"))
             continue
         preds = predecessors(job, pipeline, scope.selected)
-        pending = [
-            p for p in preds if not _is_final_for_successors(by_name[p], states.get(p, JobState()))
-        ]
+        pending = [p for p in preds if not _is_final_for_successors(states.get(p, JobState()))]
         if pending:
             continue
         blocked = [

@@ -37,7 +37,7 @@ def select(
     chosen: set[str] = set()
     unknown: list[tuple[str, str | None]] = []
     for name in names:
-        matches = [j.name for j in pipeline.jobs if j.name == name or j.spec.base_name == name]
+        matches = [j.name for j in pipeline.jobs if name in (j.name, j.spec.base_name)]
         if not matches:
             close = get_close_matches(name, all_names, n=1)
             unknown.append((name, close[0] if close else None))

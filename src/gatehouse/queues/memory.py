@@ -84,7 +84,7 @@ class LocalQueue:
             await self._events.put(WorkEvent(request.attempt_id, "started", time.time(), name))
             try:
                 outcome = await self._executor.run(request, token)
-            except Exception as exc:  # an executor bug must not wedge the pipeline
+            except Exception as exc:  # noqa: BLE001 - an executor bug must not wedge the pipeline
                 now = time.time()
                 outcome = JobOutcome(None, FailureReason.RUNNER_SYSTEM_FAILURE, now, now)
                 detail = f"the executor failed: {type(exc).__name__}: {exc}"

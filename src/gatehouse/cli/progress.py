@@ -189,7 +189,7 @@ class LiveProgress(PlainProgress):
 
         self.console.print(f"  [dim]{escape(job.name)}: {escape(note)}[/]")
 
-    def pipeline_finished(self, record: PipelineRecord) -> None:
+    def pipeline_finished(self, record: PipelineRecord) -> None:  # noqa: ARG002
         self.live.stop()
 
 

@@ -38,7 +38,10 @@ bench:
 
 docs:
 	$(PYTHON) -m gatehouse.cli.reference > docs/cli.md
+	$(PYTHON) -m gatehouse.cli.settings_reference > docs/settings.md
 
 docs-check:
 	@$(PYTHON) -m gatehouse.cli.reference | diff -u docs/cli.md - \
 	  || (echo "docs/cli.md is stale: run 'make docs'"; exit 1)
+	@$(PYTHON) -m gatehouse.cli.settings_reference | diff -u docs/settings.md - \
+	  || (echo "docs/settings.md is stale: run 'make docs'"; exit 1)

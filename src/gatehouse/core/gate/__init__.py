@@ -157,7 +157,7 @@ from gatehouse.core.gate.events import (
     TipChanged,
 )
 from gatehouse.core.gate.explain import GateExplanation, ItemExplanation, explain, render
-from gatehouse.core.gate.machine import preempt_cost, settle, step
+from gatehouse.core.gate.machine import settle, step
 from gatehouse.core.gate.model import (
     AuditAction,
     AuditRecord,
@@ -174,6 +174,7 @@ from gatehouse.core.gate.model import (
     new_gate,
     phase,
 )
+from gatehouse.core.gate.queue_requests import preempt_cost
 from gatehouse.core.gate.settings import GateSettings
 
 __all__ = [

@@ -6,11 +6,13 @@ does not) and says for each item its position, phase, what it is tested on,
 whether it is inside the window, its running builds, *why it waits*, and an
 estimated landing time. :func:`render` turns that into text.
 
-The ETA assumes every item ahead passes and every build takes the measured
-duration ``T``: an item inside the window lands at the later of its own
-build's end and the landing of the item ahead; an item outside it starts
-when the item ``window`` places ahead lands. It is an estimate for people,
-not a promise; failures ahead only make it later.
+The ETA assumes every item ahead that is not already failing passes and
+every build takes the measured duration ``T``: an item inside the window
+lands at the later of its own build's end and the landing of the item
+ahead; an item outside it starts when the item ``window`` places ahead
+leaves (a failing item leaves when everything ahead of it has landed). It is
+an estimate for people, not a promise; new failures ahead only make it
+later.
 """
 
 from __future__ import annotations
@@ -205,12 +207,13 @@ def _etas(state: GateState, duration: float | None) -> list[float | None]:
     if duration is None:
         return [None] * len(state.queue)
     etas: list[float | None] = []
-    landings: list[float] = []  # landing estimates of the items that will land, in order
+    leaves: list[float] = []  # when each position is vacated (landed, or reported at the head)
     previous = state.now
     for index, item in enumerate(state.queue):
         current = phase(item)
         if current is Phase.FAILING:
             etas.append(None)
+            leaves.append(previous)  # reported as soon as everything ahead has landed
             continue
         if current in (Phase.LANDING, Phase.PASSED):
             finish = state.now
@@ -219,12 +222,10 @@ def _etas(state: GateState, duration: float | None) -> list[float | None]:
         elif index < state.window:
             finish = state.now + duration
         else:
-            slot = len(landings) - state.window
-            start = landings[slot] if slot >= 0 else state.now
-            finish = start + duration
+            finish = leaves[index - state.window] + duration  # starts when a window slot frees
         land = max(finish, previous)
         etas.append(land)
-        landings.append(land)
+        leaves.append(land)
         previous = land
     return etas
 

@@ -104,7 +104,7 @@ class GateSettings:
     )
     bisect_ways: int = setting(
         4,
-        "Cumulative prefixes tested in parallel when a car of several changes fails (2 = classic bisection).",
+        "Cumulative prefixes a failed car is split into and tested in parallel (its last change is presumed, not re-tested); 1 tests one prefix at a time.",
         env="GATEHOUSE_GATE_BISECT_WAYS",
         key="gate.bisect_ways",
         parse=_positive_int,

@@ -177,3 +177,22 @@ def test_a_car_conflict_without_a_named_change_is_bisected() -> None:
         (OutcomeKind.MERGED, ("A",)),
         (OutcomeKind.CONFLICT, ("B",)),
     ]
+
+
+def test_eta_lets_an_item_outside_the_window_start_when_a_failing_one_leaves() -> None:
+    from gatehouse.core.gate import JobFailed
+
+    state = new_gate("tip0", GateSettings(window=2, window_floor=1, flaky_retries=0))
+    builds = {}
+    for name in "ABC":
+        state, out = step(state, Enqueue(Change(name, name.lower()), at=0.0))
+        for merge in _only(out, BuildSpeculativeCommit):
+            state, more = step(state, SpeculativeCommitBuilt(merge.request, f"s{name}", "t"))
+            for build in _only(more, StartBuild):
+                builds[name] = build.build
+    assert set(builds) == {"A", "B"}, "C is outside the window"
+    state, _ = step(state, JobFailed(builds["B"], JobFailure("test"), at=100.0))
+    a, b, c = explain(state, build_duration=600.0).items
+    assert b.eta is None, "a failing item will not land"
+    assert a.eta == 600.0
+    assert c.eta == 1200.0, "C starts when B leaves, right after A lands"

@@ -129,6 +129,18 @@ def test_land_is_a_compare_and_swap_fast_forward(world: tuple[Repository, Any]) 
     assert repo.branch_tip("main") == merged.commit
 
 
+def test_land_is_idempotent(world: tuple[Repository, Any]) -> None:
+    repo, builder = world
+    h = _history(builder)
+    merged = repo.speculative_merge(h["base"], [h["a"], h["b"]], pin="5")
+    assert merged.commit
+    assert merged.tree
+    first = repo.land("main", merged.commit, expected_tip=h["base"], expected_tree=merged.tree)
+    again = repo.land("main", merged.commit, expected_tip=h["base"], expected_tree=merged.tree)
+    assert first.outcome is again.outcome is LandOutcome.LANDED
+    assert repo.branch_tip("main") == merged.commit
+
+
 def test_land_reports_a_moved_target_and_changes_nothing(world: tuple[Repository, Any]) -> None:
     repo, builder = world
     h = _history(builder)

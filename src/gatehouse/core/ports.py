@@ -476,6 +476,8 @@ class Repository(Protocol):
         Refused (nothing changed) when ``commit``'s tree is not
         ``expected_tree`` or it does not descend from ``expected_tip``;
         TARGET_MOVED (nothing changed) when the branch is elsewhere.
+        Idempotent: a branch already at ``commit`` is LANDED, so a landing
+        repeated after a crash does not look like a moved target.
         """
         ...
 

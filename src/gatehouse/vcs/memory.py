@@ -188,6 +188,9 @@ class MemoryRepository:
             )
         if current is None:
             return LandResult(LandOutcome.REFUSED, None, f"branch {branch} does not exist")
+        if current == commit:
+            # Already there (a landing repeated after a restart): the end state holds.
+            return LandResult(LandOutcome.LANDED, commit, "already at the commit")
         if current != expected_tip:
             return LandResult(
                 LandOutcome.TARGET_MOVED,

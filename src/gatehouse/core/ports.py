@@ -12,6 +12,8 @@ Ports defined here:
 - :class:`ArtifactStore` content-addressed blobs
 - :class:`RunStore`      pipelines, jobs, attempts, artifacts, logs (engine state)
 - :class:`ResultsStore`  the results model (checkouts, builds, tests, issues, incidents)
+- :class:`Repository`    the gate's git: speculative merges, pins, compare-and-swap landing
+- :class:`FlakeOracle`   the gate asks it whether a failed job is a known flake
 - :class:`Clock`         time, so that scenario tests can use a fake one
 - :class:`PatternMatcherEngine` / :class:`PatternMatcher`  many log regexes scanned at once
 """
@@ -451,3 +453,139 @@ class PatternMatcherEngine(Protocol):
     name: str
 
     def compile(self, patterns: Sequence[tuple[str, str]]) -> PatternMatcher: ...
+
+
+# --------------------------------------------------------------------------- version control
+
+
+@dataclass(frozen=True, slots=True)
+class MergeConflict:
+    """A speculative merge that did not apply: which change, which files."""
+
+    change: str  # the commit whose merge conflicted
+    files: tuple[str, ...]
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    """A speculative merge: the commit and tree made, or the conflict met."""
+
+    commit: str | None
+    tree: str | None
+    conflict: MergeConflict | None = None
+
+    @property
+    def conflicted(self) -> bool:
+        return self.conflict is not None
+
+
+class LandOutcome(enum.Enum):
+    LANDED = "landed"  # the branch now points at exactly the tested commit
+    TARGET_MOVED = "target-moved"  # the branch was not at the expected tip; nothing changed
+    REFUSED = "refused"  # tree mismatch, not a fast-forward, a checkout in the way; nothing changed
+
+
+@dataclass(frozen=True, slots=True)
+class LandResult:
+    outcome: LandOutcome
+    tip: str | None  # the branch's tip after the attempt (None: the branch does not exist)
+    reason: str = ""
+
+
+class Repository(Protocol):
+    """A git repository the gate merges in and lands on.
+
+    Commits are full hex object names. Speculative merges never touch a
+    working tree; their results are *pinned* under a private ref namespace
+    (``refs/gatehouse/…``) so they survive garbage collection while in use,
+    and released when done. A conflict is a result, never an exception;
+    real git failures raise :class:`gatehouse.errors.VcsError`.
+    """
+
+    def resolve(self, ref: str) -> str:
+        """The commit a branch, tag, ref or (abbreviated) commit name points at."""
+        ...
+
+    def branch_tip(self, branch: str) -> str | None:
+        """The commit ``refs/heads/<branch>`` points at, or None when it does not exist."""
+        ...
+
+    def tree_of(self, commit: str) -> str: ...
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool: ...
+
+    def merge_base(self, a: str, b: str) -> str | None: ...
+
+    def changed_files(self, old: str, new: str) -> tuple[str, ...]:
+        """Paths whose content differs between two commits, sorted."""
+        ...
+
+    def speculative_merge(
+        self,
+        base: str,
+        changes: Sequence[str],
+        *,
+        pin: str,
+        titles: Sequence[str] = (),
+    ) -> MergeResult:
+        """Merge each change commit in turn onto ``base``; pin the result as ``pin``.
+
+        A change already contained in the result is skipped; a result that
+        is an ancestor of the change fast-forwards to it; otherwise a merge
+        commit (parents: result, change) is written. ``titles`` name the
+        changes in merge messages.
+        """
+        ...
+
+    def release(self, pin: str) -> None:
+        """Drop a pin (no error when it does not exist)."""
+        ...
+
+    def pins(self) -> tuple[str, ...]: ...
+
+    def land(
+        self, branch: str, commit: str, *, expected_tip: str, expected_tree: str
+    ) -> LandResult:
+        """Fast-forward ``branch`` from exactly ``expected_tip`` to exactly ``commit``.
+
+        Refused (nothing changed) when ``commit``'s tree is not
+        ``expected_tree`` or it does not descend from ``expected_tip``;
+        TARGET_MOVED (nothing changed) when the branch is elsewhere.
+        Idempotent: a branch already at ``commit`` is LANDED, so a landing
+        repeated after a crash does not look like a moved target.
+        """
+        ...
+
+
+# --------------------------------------------------------------------------- flakes
+
+
+@dataclass(frozen=True, slots=True)
+class FlakeQuery:
+    """A voting-job failure the gate wants classified before it blames the change."""
+
+    job: str
+    tests: tuple[str, ...]  # failing test names, when known
+    detail: str  # a short failure excerpt, for known-issue patterns
+    commit: str  # the speculative commit that was tested
+    base: str  # the state it was tested on (tip or the item ahead's commit)
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlakeVerdict:
+    flaky: bool
+    evidence: str  # why: the known issue matched, the flake rate, the base also failing …
+    issue: str | None = None  # the matched known issue, if any
+
+
+class FlakeOracle(Protocol):
+    """Answers the gate's ClassifyFailure: is this failure a known flake?
+
+    The real oracle is the results database (known issues, flake history,
+    the same job failing on the base); :class:`gatehouse.core.gate.known_flakes.KnownFlakes`
+    is the in-memory one.
+    """
+
+    def classify(self, query: FlakeQuery) -> FlakeVerdict: ...

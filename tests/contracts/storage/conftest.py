@@ -81,9 +81,9 @@ def pg_url(pg_schemas: PostgresSchemas) -> Iterator[str]:
     pg_schemas.drop(name)
 
 
-@pytest.fixture
+@pytest.fixture(params=SQL_ADAPTERS)
 def empty_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
-    """The URL of a fresh, empty SQL database; parametrize with ``SQL_ADAPTERS``."""
+    """The URL of a fresh, empty SQL database: SQLite and PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/gatehouse.db"
     url: str = request.getfixturevalue("pg_url")

@@ -17,7 +17,6 @@ a thread pool); separate processes are handled by the database itself.
 
 from __future__ import annotations
 
-import abc
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,8 +64,11 @@ class Session:
         return self._cursor
 
 
-class Database(abc.ABC):
-    """An open connection to one database, with transactions and translated errors."""
+class Database:
+    """An open connection to one database, with transactions and translated errors.
+
+    Subclasses (one per driver) implement the methods that raise NotImplementedError.
+    """
 
     dialect: Dialect
     # True where upsert_many needs each key at most once per call (see PostgreSQL's COPY path).
@@ -133,18 +135,18 @@ class Database(abc.ABC):
             f"{self.display_url}: {action} failed: {self.describe(exc)}", hint=self.hint(exc)
         )
 
-    @abc.abstractmethod
     def _transaction(self) -> Any:
         """A context manager: begin, yield a cursor, commit (or roll back on error)."""
+        raise NotImplementedError
 
-    @abc.abstractmethod
-    def _cursor(self) -> Any: ...
+    def _cursor(self) -> Any:
+        raise NotImplementedError
 
-    @abc.abstractmethod
-    def _close(self) -> None: ...
+    def _close(self) -> None:
+        raise NotImplementedError
 
-    @abc.abstractmethod
-    def is_driver_error(self, exc: BaseException) -> bool: ...
+    def is_driver_error(self, exc: BaseException) -> bool:
+        raise NotImplementedError
 
     def describe(self, exc: BaseException) -> str:
         return str(exc).strip() or type(exc).__name__
@@ -152,9 +154,9 @@ class Database(abc.ABC):
     def hint(self, exc: BaseException) -> str | None:  # noqa: ARG002 - overridden per driver
         return None
 
-    @abc.abstractmethod
     def schema_version(self) -> int:
         """The highest applied migration (0: none); one query, no migration code loaded."""
+        raise NotImplementedError
 
-    def lock_for_migration(self, session: Session) -> None:  # noqa: B027 - optional hook
+    def lock_for_migration(self, session: Session) -> None:
         """Serialise concurrent migrators (SQLite's write lock already does)."""

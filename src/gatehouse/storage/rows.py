@@ -270,7 +270,9 @@ def _misc(value: Mapping[str, Any] | None) -> str | None:
 
 
 def _status(value: Status | None) -> str | None:
-    return None if value is None else value.value
+    # ``_value_`` is the member's plain attribute; ``.value`` goes through a
+    # Python-level descriptor that costs more than the rest of a row's encoding.
+    return None if value is None else value._value_
 
 
 def encode_checkout(c: Checkout, received_at: float) -> Row:
@@ -378,19 +380,20 @@ def _environment_from(text: str | None) -> TestEnvironment | None:
 
 
 def encode_test(t: Test, received_at: float) -> Row:
+    status, environment, misc = t.status, t.environment, t.misc
     return (
         t.id,
         t.origin,
         t.build_id,
         t.path,
-        None if t.status is None else t.status.value,
-        None if t.environment is None else _environment(t.environment),
+        None if status is None else status._value_,
+        None if environment is None else _environment(environment),
         t.start_time,
         t.duration,
         t.log_url,
         t.log_excerpt,
         t.comment,
-        None if t.misc is None else _misc(t.misc),
+        None if misc is None else _misc(misc),
         received_at,
     )
 

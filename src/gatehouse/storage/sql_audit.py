@@ -64,7 +64,7 @@ class SqlAuditLog:
         )
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(max(int(limit), 0))
         with self._db.read("read the audit log") as s:
             rows = s.all(sql, params)
         return [decode_audit(row) for row in rows]

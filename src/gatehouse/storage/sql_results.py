@@ -20,6 +20,7 @@ failures since a time (``tests_by_status``), incidents by issue, test or build.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -104,6 +105,8 @@ class SqlResultsStore:
         self._db = db
 
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None:
+        if not len(batch):
+            return  # not even the write lock
         received_at = float(received_at)
         parts: list[tuple[TableSpec, Sequence[Any]]] = [
             (CHECKOUTS, batch.checkouts),
@@ -121,10 +124,8 @@ class SqlResultsStore:
                     if self._db.bulk_needs_unique_keys
                     else submitted
                 )
-                encode = spec.encode
-                self._db.upsert_many(
-                    s, spec.table, spec.fields, spec.key, (encode(o, received_at) for o in objects)
-                )
+                rows = map(spec.encode, objects, itertools.repeat(received_at))
+                self._db.upsert_many(s, spec.table, spec.fields, spec.key, rows)
 
     # ------------------------------------------------------------------ by id
 
@@ -180,7 +181,7 @@ class SqlResultsStore:
             rows = s.all(
                 f"SELECT {TEST_RUN_COLUMNS} FROM {TEST_RUN_FROM} WHERE t.path = ? "
                 "ORDER BY t._timestamp DESC, t.id DESC LIMIT ?",
-                (path, int(limit)),
+                (path, max(int(limit), 0)),
             )
         return [decode_test_run(r) for r in rows]
 

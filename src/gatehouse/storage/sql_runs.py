@@ -128,7 +128,7 @@ class SqlRunStore:
         with self._db.read("list pipelines") as s:
             rows = s.all(
                 f"SELECT {PIPELINE_COLUMNS} FROM pipelines {where}ORDER BY id DESC LIMIT ?",
-                (*params, int(limit)),
+                (*params, max(int(limit), 0)),
             )
         return [decode_pipeline(row) for row in rows]
 

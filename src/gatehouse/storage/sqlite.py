@@ -37,9 +37,10 @@ from gatehouse.storage.dialect import SQLITE
 
 # UPSERT (3.24) and the TRUE/FALSE keywords (3.23) are the newest features we use.
 MIN_SQLITE_VERSION = (3, 24, 0)
-# A large ingest touches many index pages; a bigger page cache than SQLite's
-# 2 MiB default keeps them in memory (the cache grows only as it is used).
-CACHE_KIB = 64 * 1024
+# A large ingest touches many index pages. Measured on 1M results: a 16 MiB
+# page cache stores ~20% faster than SQLite's 2 MiB default, and 64 or 256 MiB
+# are no faster but cost resident memory (the cache grows only as it is used).
+CACHE_KIB = 16 * 1024
 # Keep the WAL file from staying huge after a big transaction.
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gatehouse.errors import UsageError
+from gatehouse.storage.migrations import LATEST_VERSION
 
 if TYPE_CHECKING:
     from gatehouse.core.ports import AuditLog, ResultsStore, RunStore
@@ -33,25 +33,40 @@ if TYPE_CHECKING:
 DEFAULT_BUSY_TIMEOUT = 10.0
 
 
-@dataclass
 class Store:
     """An open store: the three storage ports over one database connection."""
 
-    url: str  # for messages: any password is replaced by ***
-    runs: RunStore
-    results: ResultsStore
-    audit: AuditLog
-    database: Database | None = None  # None for the in-memory adapters
-    _close: Callable[[], None] = field(default=lambda: None, repr=False)
+    __slots__ = ("_close", "audit", "database", "results", "runs", "url")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        runs: RunStore,
+        results: ResultsStore,
+        audit: AuditLog,
+        database: Database | None = None,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self.url = url  # for messages: any password is replaced by ***
+        self.runs = runs
+        self.results = results
+        self.audit = audit
+        self.database = database  # None for the in-memory adapters
+        self._close = close
 
     def close(self) -> None:
-        self._close()
+        if self._close is not None:
+            self._close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
 
 
 def redact(url: str) -> str:
@@ -117,9 +132,11 @@ def open_store(
         migrate = auto == "always" or (auto == "auto" and kind == "sqlite")
     db = open_database(url, busy_timeout=timeout)
     try:
-        from gatehouse.storage.migrate import ensure_schema
+        # The common case costs one query and no import of the migration runner.
+        if db.schema_version() != LATEST_VERSION:
+            from gatehouse.storage.migrate import ensure_schema
 
-        ensure_schema(db, apply=migrate)
+            ensure_schema(db, apply=migrate)
     except BaseException:
         db.close()
         raise
@@ -133,12 +150,12 @@ def store_over(db: Database) -> Store:
     from gatehouse.storage.sql_runs import SqlRunStore
 
     return Store(
-        url=db.display_url,
+        db.display_url,
         runs=SqlRunStore(db),
         results=SqlResultsStore(db),
         audit=SqlAuditLog(db),
         database=db,
-        _close=db.close,
+        close=db.close,
     )
 
 
@@ -148,7 +165,7 @@ def open_memory_store() -> Store:
     from gatehouse.storage.memory_results import MemoryResultsStore
 
     return Store(
-        url=MEMORY_URL,
+        MEMORY_URL,
         runs=MemoryRunStore(),
         results=MemoryResultsStore(),
         audit=MemoryAuditLog(),

@@ -79,7 +79,7 @@ def test_the_log_offers_no_way_to_change_or_remove_an_entry(store: Store) -> Non
     assert public == {"append_audit", "list_audit"}
 
 
-@pytest.mark.parametrize("limit", [0, 1, 100])
+@pytest.mark.parametrize("limit", [-1, 0, 1, 100])
 def test_limit_bounds_the_answer(store: Store, limit: int) -> None:
     entries = _fill(store)
-    assert store.audit.list_audit(limit=limit) == entries[:limit]
+    assert store.audit.list_audit(limit=limit) == entries[: max(limit, 0)]

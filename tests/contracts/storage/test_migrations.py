@@ -12,6 +12,7 @@ from gatehouse.errors import StorageError, UsageError
 from gatehouse.settings import resolve
 from gatehouse.storage import migrate as migrate_module
 from gatehouse.storage import open_store
+from gatehouse.storage import store as store_module
 from gatehouse.storage.migrate import applied_migrations, migrate, split_statements
 from gatehouse.storage.migrations import LATEST_VERSION, MIGRATIONS, migration_text
 from gatehouse.storage.settings import StorageSettings
@@ -170,7 +171,9 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(
     with open_store(empty_url, migrate=True):
         pass
     broken = "CREATE TABLE half_done (x INTEGER);\nCREATE TABLE pipelines (x INTEGER);\n"
+    # Pretend this gatehouse ships one more migration, a broken one.
     monkeypatch.setattr(migrate_module, "LATEST_VERSION", LATEST_VERSION + 1)
+    monkeypatch.setattr(store_module, "LATEST_VERSION", LATEST_VERSION + 1)
     monkeypatch.setattr(migrate_module, "MIGRATIONS", (*MIGRATIONS, "9999_broken"))
     real_text = migrate_module.migration_text
     monkeypatch.setattr(
@@ -192,6 +195,7 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(
 _OPEN_AND_WRITE = """
 import sys
 from gatehouse.storage import open_store
+from gatehouse.storage import store as store_module
 with open_store(sys.argv[1], migrate=True) as store:
     store.audit.append_audit(queue="q", time=0.0, action="opened", item=sys.argv[2])
 """

@@ -599,3 +599,8 @@ def test_incidents_by_issue_test_and_build(store: Store) -> None:
     assert ids(store.results.incidents_of_test("o:t1")) == ["o:n1", "o:n2"]
     assert ids(store.results.incidents_of_build("o:b1")) == ["o:n3"]
     assert store.results.get_incident("o:n2").present is False  # type: ignore[union-attr]
+
+
+def test_a_negative_history_limit_lists_nothing(store: Store) -> None:
+    store.results.submit(ResultsBatch(tests=(Test("o:t", "o", "o:b", path="p"),)), received_at=1.0)
+    assert store.results.test_history("p", limit=-1) == []

@@ -356,3 +356,8 @@ def test_the_stored_plan_is_a_copy_of_the_callers(store: Store) -> None:
     plan["jobs"].append({"name": "b"})
     assert p.plan == {"jobs": [{"name": "a"}]}
     assert store.runs.get_pipeline(p.id).plan == {"jobs": [{"name": "a"}]}  # type: ignore[union-attr]
+
+
+def test_a_negative_limit_lists_nothing(store: Store) -> None:
+    _pipeline(store)
+    assert store.runs.list_pipelines(limit=-1) == []

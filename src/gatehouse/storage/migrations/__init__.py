@@ -9,7 +9,7 @@ version check at open reads no file.
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 MIGRATIONS: tuple[str, ...] = ("0001_initial",)
 LATEST_VERSION = len(MIGRATIONS)
@@ -19,4 +19,6 @@ def migration_text(version: int) -> str:
     """The SQL source of migration ``version`` (1-based)."""
     if not 1 <= version <= LATEST_VERSION:
         raise ValueError(f"no migration {version} (this gatehouse knows 1..{LATEST_VERSION})")
-    return (Path(__file__).parent / f"{MIGRATIONS[version - 1]}.sql").read_text(encoding="utf-8")
+    path = os.path.join(os.path.dirname(__file__), f"{MIGRATIONS[version - 1]}.sql")
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()

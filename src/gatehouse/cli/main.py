@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.lint",
     "gatehouse.cli.plan",
     "gatehouse.cli.expect",
+    "gatehouse.cli.db",
 )
 
 

@@ -6,7 +6,11 @@ import dataclasses
 import importlib
 
 # Every module that declares settings; a test checks none is missing.
-SETTINGS_MODULES = ("gatehouse.core.gate.settings", "gatehouse.engine.settings")
+SETTINGS_MODULES = (
+    "gatehouse.core.gate.settings",
+    "gatehouse.engine.settings",
+    "gatehouse.storage.settings",
+)
 
 
 def render() -> str:

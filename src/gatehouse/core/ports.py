@@ -14,6 +14,7 @@ Ports defined here:
 - :class:`ResultsStore`  the results model (checkouts, builds, tests, issues, incidents)
 - :class:`Repository`    the gate's git: speculative merges, pins, compare-and-swap landing
 - :class:`FlakeOracle`   the gate asks it whether a failed job is a known flake
+- :class:`AuditLog`      the gate's append-only audit log
 - :class:`Clock`         time, so that scenario tests can use a fake one
 - :class:`PatternMatcherEngine` / :class:`PatternMatcher`  many log regexes scanned at once
 """
@@ -25,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
-from gatehouse.core.results import ResultsBatch
+from gatehouse.core.results import Build, Checkout, Incident, Issue, ResultsBatch, Test
 
 # --------------------------------------------------------------------------- files
 
@@ -314,6 +315,11 @@ class RunStore(Protocol):
 
     Every call is its own transaction; transitions are persisted as they
     happen, so a restarted process can tell what finished.
+
+    ``update_pipeline`` and ``update_job`` accept only the fields that change
+    during a run (listed in :data:`PIPELINE_MUTABLE_FIELDS` and
+    :data:`JOB_MUTABLE_FIELDS`); naming any other field is a ``TypeError``
+    (a programming error), and an unknown id is a ``StorageError``.
     """
 
     def create_pipeline(
@@ -335,7 +341,9 @@ class RunStore(Protocol):
 
     def list_pipelines(
         self, *, limit: int = 20, project_dir: str | None = None
-    ) -> Sequence[PipelineRecord]: ...
+    ) -> Sequence[PipelineRecord]:
+        """The newest pipelines first."""
+        ...
 
     def create_job(
         self,
@@ -348,21 +356,31 @@ class RunStore(Protocol):
         allow_failure: bool = False,
         when: str = "on_success",
         created_at: float | None = None,
-    ) -> JobRecord: ...
+    ) -> JobRecord:
+        """Record one attempt; creating attempt N marks earlier attempts ``retried``.
+
+        An attempt that already exists (same pipeline, name and attempt) is
+        never overwritten: that is a ``StorageError``, as is an unknown pipeline.
+        """
+        ...
 
     def update_job(self, job_id: int, **changes: Any) -> JobRecord: ...
 
     def get_job(self, job_id: int) -> JobRecord | None: ...
 
-    def list_jobs(
-        self, pipeline_id: int, *, include_retried: bool = True
-    ) -> Sequence[JobRecord]: ...
+    def list_jobs(self, pipeline_id: int, *, include_retried: bool = True) -> Sequence[JobRecord]:
+        """The pipeline's attempts in creation order."""
+        ...
 
-    def add_artifacts(self, record: ArtifactSetRecord) -> None: ...
+    def add_artifacts(self, record: ArtifactSetRecord) -> None:
+        """Store one artifact set; a second set of the same (job, kind) is a ``StorageError``."""
+        ...
 
     def list_artifacts(self, job_id: int) -> Sequence[ArtifactSetRecord]: ...
 
-    def expired_artifacts(self, now: float) -> Sequence[ArtifactSetRecord]: ...
+    def expired_artifacts(self, now: float) -> Sequence[ArtifactSetRecord]:
+        """Sets whose ``expire_at`` is at or before ``now`` (never those without expiry)."""
+        ...
 
     def delete_artifacts(self, job_id: int, kind: str) -> None: ...
 
@@ -371,13 +389,143 @@ class RunStore(Protocol):
         ...
 
 
+PIPELINE_MUTABLE_FIELDS = frozenset(
+    {"status", "sha", "started_at", "finished_at", "plan", "variables"}
+)
+JOB_MUTABLE_FIELDS = frozenset(
+    {
+        "status",
+        "executor",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "exit_code",
+        "failure_reason",
+        "log_path",
+        "log_bytes",
+        "log_truncated",
+        "coverage",
+        "retried",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TestRun:
+    """One stored test result with the context that flake detection and triage compare.
+
+    ``received_at`` is when gatehouse last received the test (its
+    ``_timestamp``); the rest comes from its build and checkout when those are
+    known (KCIDB allows a test to arrive before them).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    test: Test
+    received_at: float
+    checkout_id: str | None = None
+    git_commit_hash: str | None = None
+    tree_name: str | None = None
+    git_repository_branch: str | None = None
+    architecture: str | None = None
+    config_name: str | None = None
+    compiler: str | None = None
+
+
 class ResultsStore(Protocol):
     """The results model, stored with merge-by-ID semantics.
 
     ``submit`` is one transaction: either the whole batch is stored or nothing.
+    Resubmitting an object merges it onto the stored one as
+    :func:`gatehouse.core.results.merge_fields` does, ordered by
+    ``received_at``: the later-received submission wins field by field, a
+    field once known never reverts to unknown, and ``misc`` merges key by key.
     """
 
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None: ...
+
+    def get_checkout(self, checkout_id: str) -> Checkout | None: ...
+
+    def get_build(self, build_id: str) -> Build | None: ...
+
+    def get_test(self, test_id: str) -> Test | None: ...
+
+    def get_issue(self, issue_id: str, version: int | None = None) -> Issue | None:
+        """One version of an issue; its latest version when ``version`` is ``None``."""
+        ...
+
+    def get_incident(self, incident_id: str) -> Incident | None: ...
+
+    def checkouts_by_commit(self, git_commit_hash: str) -> Sequence[Checkout]: ...
+
+    def builds_of_checkout(self, checkout_id: str) -> Sequence[Build]: ...
+
+    def tests_of_build(self, build_id: str) -> Sequence[Test]: ...
+
+    def tests_of_checkout(self, checkout_id: str) -> Sequence[Test]: ...
+
+    def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
+        """The last ``limit`` results of one test path, newest (last received) first."""
+        ...
+
+    def failing_tests_since(self, since: float) -> Sequence[TestRun]:
+        """Tests with status FAIL, ERROR or MISS received at or after ``since``, oldest first."""
+        ...
+
+    def list_issues(self) -> Sequence[Issue]:
+        """The latest version of every issue, by id."""
+        ...
+
+    def incidents_of_issue(
+        self, issue_id: str, version: int | None = None
+    ) -> Sequence[Incident]: ...
+
+    def incidents_of_test(self, test_id: str) -> Sequence[Incident]: ...
+
+    def incidents_of_build(self, build_id: str) -> Sequence[Incident]: ...
+
+
+# --------------------------------------------------------------------------- audit
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the gate's audit log: what a queue did to an item, and when."""
+
+    id: int
+    queue: str
+    time: float
+    action: str
+    item: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class AuditLog(Protocol):
+    """An append-only log: entries are added, never changed or removed.
+
+    Ids increase in append order, so ``after_id`` pages through the log and a
+    follower can resume where it stopped.
+    """
+
+    def append_audit(
+        self,
+        *,
+        queue: str,
+        time: float,
+        action: str,
+        item: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditEntry: ...
+
+    def list_audit(
+        self,
+        *,
+        queue: str | None = None,
+        item: str | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+        newest_first: bool = False,
+    ) -> Sequence[AuditEntry]: ...
 
 
 # --------------------------------------------------------------------------- job queue

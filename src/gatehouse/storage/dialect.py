@@ -1,0 +1,115 @@
+"""What differs between SQLite and PostgreSQL, kept to a handful of hooks.
+
+The schema and the queries are written once, in portable SQL with ``?``
+placeholders. A :class:`Dialect` supplies the few pieces that cannot be
+portable: the placeholder style of the driver, the DDL of an auto-assigned
+integer key, the name of the two-argument maximum function, and the
+expression that merges two JSON objects key by key (SQLite calls a function
+the adapter registers on its connection; PostgreSQL uses ``json_each``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class Dialect:
+    # A plain class, not a dataclass: this module is on every command's start-up path.
+    __slots__ = ("_converted", "greatest", "identity", "name", "placeholder")
+
+    def __init__(self, name: str, *, identity: str, greatest: str, placeholder: str) -> None:
+        self.name = name
+        self.identity = identity  # DDL of an auto-assigned integer primary key
+        self.greatest = greatest  # two-argument maximum: MAX (SQLite), GREATEST (PostgreSQL)
+        self.placeholder = placeholder  # the driver's parameter marker
+        self._converted: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Dialect({self.name!r})"
+
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders rewritten for the driver (cached)."""
+        if self.placeholder == "?":
+            return text
+        converted = self._converted.get(text)
+        if converted is None:
+            converted = text.replace("%", "%%").replace("?", self.placeholder)
+            self._converted[text] = converted
+        return converted
+
+    def merge_json(self, stored: str, incoming: str, incoming_wins: str) -> str:
+        """SQL for the key-wise merge of two JSON-object columns (either may be NULL).
+
+        When ``incoming_wins`` is true the incoming object's keys override the
+        stored ones, otherwise the stored ones do: the same rule as
+        :func:`gatehouse.core.results.merge_fields`, ordered by receive time.
+        """
+        if self.name == "sqlite":
+            return f"gh_merge_json({stored}, {incoming}, {incoming_wins})"
+        winner = f"(CASE WHEN {incoming_wins} THEN {incoming} ELSE {stored} END)::json"
+        loser = f"(CASE WHEN {incoming_wins} THEN {stored} ELSE {incoming} END)::json"
+        # json (not jsonb) keeps values byte for byte, including "\u0000" in strings.
+        merged = (
+            "(SELECT COALESCE(json_object_agg(merged.k, merged.v), '{}'::json)::text FROM ("
+            f"SELECT key AS k, value AS v FROM json_each({loser}) "
+            f"WHERE key NOT IN (SELECT key FROM json_each({winner})) "
+            f"UNION ALL SELECT key, value FROM json_each({winner})) AS merged)"
+        )
+        return (
+            f"CASE WHEN {stored} IS NULL THEN {incoming} "
+            f"WHEN {incoming} IS NULL THEN {stored} ELSE {merged} END"
+        )
+
+    def upsert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        json_columns: Sequence[str] = ("misc",),
+        source: str | None = None,
+    ) -> str:
+        """``INSERT … ON CONFLICT … DO UPDATE`` implementing merge-by-ID for one table.
+
+        Per column: the later-received submission's value when it knows one,
+        else the stored one (``COALESCE``), so a known field never reverts to
+        unknown; an older submission arriving late only fills unknown fields.
+        ``_timestamp`` keeps the latest receive time. Rows come from parameters
+        (``VALUES (?, …)``) or, with ``source``, from a staging table.
+        """
+        newer = f"excluded._timestamp >= {table}._timestamp"
+        updates = []
+        for column in columns:
+            if column in key:
+                continue
+            if column in json_columns:
+                value = self.merge_json(f"{table}.{column}", f"excluded.{column}", newer)
+            else:
+                value = (
+                    f"CASE WHEN {newer} THEN COALESCE(excluded.{column}, {table}.{column}) "
+                    f"ELSE COALESCE({table}.{column}, excluded.{column}) END"
+                )
+            updates.append(f"{column} = {value}")
+        updates.append(f"_timestamp = {self.greatest}({table}._timestamp, excluded._timestamp)")
+        names = ", ".join([*columns, "_timestamp"])
+        if source is None:
+            rows = "VALUES (" + ", ".join("?" for _ in range(len(columns) + 1)) + ")"
+        else:
+            rows = f"SELECT {names} FROM {source}"
+        return (
+            f"INSERT INTO {table} ({names}) {rows} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(updates)}"
+        )
+
+
+SQLITE = Dialect(
+    "sqlite",
+    identity="INTEGER PRIMARY KEY AUTOINCREMENT",
+    greatest="MAX",
+    placeholder="?",
+)
+POSTGRESQL = Dialect(
+    "postgresql",
+    identity="BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+    greatest="GREATEST",
+    placeholder="%s",
+)

@@ -1,0 +1,243 @@
+"""The results database in SQL: merge-by-ID submission and the read queries (ResultsStore).
+
+Submission. A batch is stored in ONE transaction, table by table, with one
+``INSERT … ON CONFLICT (id) DO UPDATE`` per table (built by
+:meth:`Dialect.upsert`): a new object is inserted; a known one is merged
+field by field, the later-received submission winning where it knows a value
+and the stored value kept where it does not (``COALESCE``), ``misc`` merged key
+by key, ``_timestamp`` set to the latest receive time. That is
+:func:`gatehouse.core.results.merge_fields`, done by the database, so
+resubmitting never duplicates and never reverts a field to unknown. If any row
+violates a constraint the whole batch is rolled back.
+
+Queries. Each read is one SQL statement with an index behind it (see
+``migrations/0001_initial.sql``): by id (primary keys), tests of a build
+(``tests_by_build``), of a checkout (``builds_by_checkout`` then
+``tests_by_build``), checkouts by commit (``checkouts_by_commit``), the history
+of a test path newest first (``tests_by_path`` on path, _timestamp, id),
+failures since a time (``tests_by_status``), incidents by issue, test or build.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from gatehouse.core.ports import TestRun
+from gatehouse.core.results import (
+    Build,
+    Checkout,
+    Incident,
+    Issue,
+    ResultsBatch,
+    Status,
+    Test,
+    merge_fields,
+)
+from gatehouse.storage.database import Database, Row
+from gatehouse.storage.rows import (
+    BUILD_FIELDS,
+    CHECKOUT_FIELDS,
+    INCIDENT_FIELDS,
+    ISSUE_FIELDS,
+    TEST_FIELDS,
+    TEST_RUN_COLUMNS,
+    TEST_RUN_FROM,
+    columns,
+    decode_build,
+    decode_checkout,
+    decode_incident,
+    decode_issue,
+    decode_test,
+    decode_test_run,
+    encode_build,
+    encode_checkout,
+    encode_incident,
+    encode_issue,
+    encode_test,
+)
+
+FAILING = tuple(s.value for s in Status if s.is_failure)
+
+ResultT = TypeVar("ResultT", Checkout, Build, Test, Issue, Incident)
+
+
+class TableSpec:
+    """One results table: its columns, key, and how to encode an object as a row."""
+
+    def __init__(
+        self,
+        table: str,
+        fields: tuple[str, ...],
+        key: tuple[str, ...],
+        encode: Callable[[Any, float], Row],
+    ) -> None:
+        self.table = table
+        self.fields = fields
+        self.key = key
+        self.encode = encode
+
+
+CHECKOUTS = TableSpec("checkouts", CHECKOUT_FIELDS, ("id",), encode_checkout)
+BUILDS = TableSpec("builds", BUILD_FIELDS, ("id",), encode_build)
+TESTS = TableSpec("tests", TEST_FIELDS, ("id",), encode_test)
+ISSUES = TableSpec("issues", ISSUE_FIELDS, ("id", "version"), encode_issue)
+INCIDENTS = TableSpec("incidents", INCIDENT_FIELDS, ("id",), encode_incident)
+
+
+def merge_duplicates(objects: Iterable[ResultT], key: Callable[[ResultT], Any]) -> list[ResultT]:
+    """Fold objects that share a key into one, in submission order (merge_fields).
+
+    Needed where the database must see each key once per statement
+    (PostgreSQL's ``INSERT … SELECT … ON CONFLICT`` refuses to touch a row twice).
+    """
+    merged: dict[Any, ResultT] = {}
+    for obj in objects:
+        k = key(obj)
+        previous = merged.get(k)
+        merged[k] = obj if previous is None else merge_fields(previous, obj)
+    return list(merged.values())
+
+
+class SqlResultsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def submit(self, batch: ResultsBatch, *, received_at: float) -> None:
+        if not len(batch):
+            return  # not even the write lock
+        received_at = float(received_at)
+        parts: list[tuple[TableSpec, Sequence[Any]]] = [
+            (CHECKOUTS, batch.checkouts),
+            (BUILDS, batch.builds),
+            (TESTS, batch.tests),
+            (ISSUES, batch.issues),
+            (INCIDENTS, batch.incidents),
+        ]
+        with self._db.write(f"submit {len(batch)} results") as s:
+            for spec, submitted in parts:
+                if not submitted:
+                    continue
+                objects = (
+                    merge_duplicates(submitted, _key_of(spec))
+                    if self._db.bulk_needs_unique_keys
+                    else submitted
+                )
+                rows = map(spec.encode, objects, itertools.repeat(received_at))
+                self._db.upsert_many(s, spec.table, spec.fields, spec.key, rows)
+
+    # ------------------------------------------------------------------ by id
+
+    def get_checkout(self, checkout_id: str) -> Checkout | None:
+        row = self._one(CHECKOUTS, "id = ?", (checkout_id,))
+        return None if row is None else decode_checkout(row)
+
+    def get_build(self, build_id: str) -> Build | None:
+        row = self._one(BUILDS, "id = ?", (build_id,))
+        return None if row is None else decode_build(row)
+
+    def get_test(self, test_id: str) -> Test | None:
+        row = self._one(TESTS, "id = ?", (test_id,))
+        return None if row is None else decode_test(row)
+
+    def get_issue(self, issue_id: str, version: int | None = None) -> Issue | None:
+        if version is None:
+            row = self._one(ISSUES, "id = ? ORDER BY version DESC LIMIT 1", (issue_id,))
+        else:
+            row = self._one(ISSUES, "id = ? AND version = ?", (issue_id, version))
+        return None if row is None else decode_issue(row)
+
+    def get_incident(self, incident_id: str) -> Incident | None:
+        row = self._one(INCIDENTS, "id = ?", (incident_id,))
+        return None if row is None else decode_incident(row)
+
+    # ------------------------------------------------------------------ relations
+
+    def checkouts_by_commit(self, git_commit_hash: str) -> Sequence[Checkout]:
+        rows = self._all(CHECKOUTS, "git_commit_hash = ? ORDER BY id", (git_commit_hash,))
+        return [decode_checkout(r) for r in rows]
+
+    def builds_of_checkout(self, checkout_id: str) -> Sequence[Build]:
+        return [
+            decode_build(r)
+            for r in self._all(BUILDS, "checkout_id = ? ORDER BY id", (checkout_id,))
+        ]
+
+    def tests_of_build(self, build_id: str) -> Sequence[Test]:
+        return [decode_test(r) for r in self._all(TESTS, "build_id = ? ORDER BY id", (build_id,))]
+
+    def tests_of_checkout(self, checkout_id: str) -> Sequence[Test]:
+        with self._db.read(f"read the tests of checkout {checkout_id}") as s:
+            rows = s.all(
+                f"SELECT {columns(TEST_FIELDS, 't')} FROM tests t "
+                "JOIN builds b ON b.id = t.build_id WHERE b.checkout_id = ? ORDER BY t.id",
+                (checkout_id,),
+            )
+        return [decode_test(r) for r in rows]
+
+    def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
+        with self._db.read(f"read the history of test {path!r}") as s:
+            rows = s.all(
+                f"SELECT {TEST_RUN_COLUMNS} FROM {TEST_RUN_FROM} WHERE t.path = ? "
+                "ORDER BY t._timestamp DESC, t.id DESC LIMIT ?",
+                (path, max(int(limit), 0)),
+            )
+        return [decode_test_run(r) for r in rows]
+
+    def failing_tests_since(self, since: float) -> Sequence[TestRun]:
+        marks = ", ".join("?" for _ in FAILING)
+        with self._db.read("read failing tests") as s:
+            rows = s.all(
+                f"SELECT {TEST_RUN_COLUMNS} FROM {TEST_RUN_FROM} "
+                f"WHERE t.status IN ({marks}) AND t._timestamp >= ? ORDER BY t._timestamp, t.id",
+                (*FAILING, since),
+            )
+        return [decode_test_run(r) for r in rows]
+
+    # ------------------------------------------------------------------ issues, incidents
+
+    def list_issues(self) -> Sequence[Issue]:
+        rows = self._all(
+            ISSUES,
+            "version = (SELECT MAX(version) FROM issues latest WHERE latest.id = issues.id) "
+            "ORDER BY id",
+            (),
+        )
+        return [decode_issue(r) for r in rows]
+
+    def incidents_of_issue(self, issue_id: str, version: int | None = None) -> Sequence[Incident]:
+        if version is None:
+            rows = self._all(INCIDENTS, "issue_id = ? ORDER BY id", (issue_id,))
+        else:
+            rows = self._all(
+                INCIDENTS, "issue_id = ? AND issue_version = ? ORDER BY id", (issue_id, version)
+            )
+        return [decode_incident(r) for r in rows]
+
+    def incidents_of_test(self, test_id: str) -> Sequence[Incident]:
+        return [
+            decode_incident(r) for r in self._all(INCIDENTS, "test_id = ? ORDER BY id", (test_id,))
+        ]
+
+    def incidents_of_build(self, build_id: str) -> Sequence[Incident]:
+        return [
+            decode_incident(r)
+            for r in self._all(INCIDENTS, "build_id = ? ORDER BY id", (build_id,))
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _one(self, spec: TableSpec, where: str, params: Sequence[Any]) -> Row | None:
+        with self._db.read(f"read {spec.table}") as s:
+            return s.one(f"SELECT {columns(spec.fields)} FROM {spec.table} WHERE {where}", params)
+
+    def _all(self, spec: TableSpec, where: str, params: Sequence[Any]) -> list[Row]:
+        with self._db.read(f"read {spec.table}") as s:
+            return s.all(f"SELECT {columns(spec.fields)} FROM {spec.table} WHERE {where}", params)
+
+
+def _key_of(spec: TableSpec) -> Callable[[Any], Any]:
+    if spec.key == ("id",):
+        return lambda o: o.id
+    return lambda o: (o.id, o.version)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-from gatehouse.errors import EXIT_FAILED, EXIT_OK, UsageError
+from gatehouse.errors import EXIT_FAILED, EXIT_OK
 
 
 def register(sub: Any) -> None:
@@ -42,24 +41,15 @@ def register(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Any:
-    import tomllib
+    from pathlib import Path
 
-    from gatehouse.settings import resolve
+    from gatehouse.cli.config_file import settings_for
     from gatehouse.storage.settings import StorageSettings
 
-    file: dict[str, Any] = {}
-    path = os.path.join(args.project_dir, "gatehouse.toml")
-    if os.path.isfile(path):
-        try:
-            with open(path, "rb") as handle:
-                file = tomllib.load(handle)
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"{path}: {exc}") from exc
-    return resolve(
+    return settings_for(
         StorageSettings,
+        Path(args.project_dir),
         flags={"database_url": args.database_url, "data_dir": args.data_dir},
-        env=os.environ,
-        file=file,
     )
 
 

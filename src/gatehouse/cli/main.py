@@ -20,6 +20,8 @@ from gatehouse.errors import EXIT_INTERRUPTED, EXIT_USAGE, GatehouseError
 COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.lint",
     "gatehouse.cli.plan",
+    "gatehouse.cli.run",
+    "gatehouse.cli.history",
     "gatehouse.cli.expect",
     "gatehouse.cli.db",
 )

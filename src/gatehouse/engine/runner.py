@@ -77,9 +77,9 @@ class RunOptions:
 
     selection: Selection
     start_manual: frozenset[str] = frozenset()
-    masked: frozenset[str] = frozenset()
-    source: str = "local"
-    commit: str | None = None  # build workspaces from this commit; None: the working tree
+    masked: frozenset[str] = frozenset()  # names of variables whose values are masked in logs
+    origin: str = "local"  # what started the pipeline: local, gate …
+    workspace: WorkspaceSource | None = None  # default: the working tree of the context's project
 
 
 class PipelineRunner:
@@ -139,7 +139,7 @@ class PipelineRunner:
             sha=ctx.sha,
             event=ctx.event,
             created_at=now,
-            source=self.options.source,
+            source=self.options.origin,
             plan=pipeline_to_json(self.pipeline),
             variables=dict(ctx.variables),
         )
@@ -365,7 +365,7 @@ class PipelineRunner:
             masked=self.options.masked,
             timeout=timeout,
             after_script_timeout=self.settings.after_script_timeout,
-            source=WorkspaceSource(self.pipeline.context.project_dir, self.options.commit),
+            source=self.options.workspace or WorkspaceSource(self.pipeline.context.project_dir),
             artifacts_in=tuple(artifacts_in),
             artifacts_out=artifacts_out,
             network=network,

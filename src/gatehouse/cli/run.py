@@ -1,0 +1,234 @@
+"""``gatehouse run``: run a pipeline, or some of its jobs, on this machine now."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from gatehouse.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="run the pipeline (or some jobs) on this machine",
+        description=(
+            "Plan the pipeline for the current branch (or --ref/--event/--changed) and run it here: "
+            "each job in a clean workspace holding the project's tracked files, in parallel along "
+            "stages and needs, with artifacts, retries, timeouts and a results database. Exit 0 only "
+            "when the pipeline passed (allowed failures are warnings)."
+        ),
+    )
+    from gatehouse.cli.project import add_context_arguments
+
+    parser.add_argument("jobs", nargs="*", metavar="JOB", help="run only these jobs (a parallel job's base name selects all its instances)")
+    parser.add_argument("-C", "--directory", dest="dir", default=".", metavar="DIR", help="project directory (default: .)")
+    parser.add_argument("--file", "-f", default=".gitlab-ci.yml", metavar="PATH", help="pipeline file, relative to DIR")
+    parser.add_argument("--include-dir", metavar="DIR", help="mirror of external includes (see docs/configuration.md)")
+    parser.add_argument("--needs", action="store_true", help="also run what the named jobs need, transitively")
+    parser.add_argument("--stage", metavar="STAGE", help="run only the jobs of this stage")
+    parser.add_argument("--manual", action="store_true", help="start manual jobs too (named manual jobs always start)")
+    parser.add_argument("--concurrency", "-j", type=int, metavar="N", help="jobs at once (default: the number of CPUs)")
+    parser.add_argument("--executor", choices=("shell", "sandbox"), default=None, help="shell (default) or sandbox (bubblewrap)")
+    parser.add_argument("--commit", metavar="REV", help="run on this commit's tree instead of the working tree")
+    parser.add_argument("--fail-fast", action="store_true", default=None, help="stop at the first failure that is not allowed")
+    parser.add_argument(
+        "--secret", action="append", default=[], metavar="KEY=VALUE", help="a pipeline variable whose value is masked in logs"
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="where results, logs and artifacts go (default: DIR/.gatehouse)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (no live progress)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
+    add_context_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gatehouse.cli.config_file import project_variables, read_project_file
+    from gatehouse.cli.output import print_diagnostics
+    from gatehouse.cli.project import open_project, parse_vars
+    from gatehouse.core.planner import plan
+    from gatehouse.core.selection import select
+
+    root = Path(args.dir).resolve()
+    file_data = read_project_file(root) if root.is_dir() else {}
+    toml_vars, toml_masked = project_variables(file_data)
+    secrets = parse_vars(args.secret)
+    args.var = [f"{k}={v}" for k, v in {**toml_vars, **secrets}.items()] + list(args.var)
+    project = open_project(args)
+    config = project.config
+    if not config.ok:
+        print_diagnostics(config.diagnostics)
+        sys.stderr.write("no pipeline: the configuration has errors (see gatehouse lint)\n")
+        return EXIT_FAILED
+    pipeline = plan(config, project.context, project.options)
+    problems = [d for d in (*config.diagnostics, *pipeline.diagnostics) if d.is_error or not args.quiet]
+    if not pipeline.ok:
+        print_diagnostics(problems)
+        return EXIT_FAILED
+    if not pipeline.created:
+        sys.stderr.write(f"no pipeline: {pipeline.reason}\n")
+        return EXIT_OK
+    selection = select(pipeline, args.jobs, stage=args.stage, with_needs=args.needs)
+    if selection.unknown:
+        name, suggestion = selection.unknown[0]
+        raise UsageError(
+            f"no job {name!r} in this pipeline",
+            hint=f"did you mean {suggestion!r}? (gatehouse plan lists the jobs)" if suggestion else "gatehouse plan lists the jobs",
+        )
+    start_manual = frozenset(j.name for j in pipeline.jobs if j.when == "manual") if args.manual else frozenset()
+    masked_names = frozenset(secrets) | frozenset(k for k, v in toml_vars.items() if v in toml_masked)
+    return asyncio.run(_run(args, root, file_data, pipeline, selection, start_manual, masked_names))
+
+
+async def _run(
+    args: argparse.Namespace,
+    root: Path,
+    file_data: dict[str, Any],
+    pipeline: Any,
+    selection: Any,
+    start_manual: frozenset[str],
+    masked: frozenset[str],
+) -> int:
+    from gatehouse.artifacts.store import LocalBlobStore
+    from gatehouse.cli.config_file import settings_for
+    from gatehouse.cli.progress import LiveProgress, PlainProgress, print_summary
+    from gatehouse.core.ports import WorkspaceSource
+    from gatehouse.engine.runner import PipelineRunner, RunOptions
+    from gatehouse.engine.settings import EngineSettings, effective_concurrency
+    from gatehouse.executors.settings import ExecutorSettings
+    from gatehouse.executors.workspace import Workspaces
+    from gatehouse.queues.memory import LocalQueue
+    from gatehouse.storage import open_store
+    from gatehouse.storage.settings import StorageSettings
+    from gatehouse.vcs.facts import resolve_commit
+
+    engine_settings = settings_for(
+        EngineSettings, root, {"concurrency": args.concurrency, "fail_fast": args.fail_fast}, file_data
+    )
+    storage_settings = settings_for(StorageSettings, root, {"data_dir": args.data_dir}, file_data)
+    exec_settings = settings_for(ExecutorSettings, root, None, file_data)
+    data_dir = Path(storage_settings.data_dir)
+    if not data_dir.is_absolute():
+        data_dir = root / data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    commit = resolve_commit(root, args.commit) if args.commit else None
+    blobs = LocalBlobStore(str(data_dir / "blobs"))
+    workspaces = Workspaces(exec_settings.work_dir or str(data_dir / "work"), keep_failed=exec_settings.keep_failed_workspaces)
+    executor_name = args.executor or os.environ.get("GATEHOUSE_EXECUTOR") or file_data.get("run", {}).get("executor", "shell")
+    executor = _executor(executor_name, blobs, workspaces, exec_settings)
+    executor.check()
+    snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
+    store = open_store(storage_settings, project_dir=str(root))
+    concurrency = effective_concurrency(engine_settings, os.cpu_count() or 1)
+    queue = LocalQueue(executor, concurrency)
+    if args.json or args.quiet:
+        observer: Any = PlainProgress(sys.stderr, quiet=True)
+    elif sys.stdout.isatty() and "NO_COLOR" not in os.environ:
+        observer = LiveProgress()
+    else:
+        observer = PlainProgress()
+    runner = PipelineRunner(
+        pipeline,
+        RunOptions(selection=selection, start_manual=start_manual, masked=masked, workspace=snapshot.source),
+        store=store.runs,
+        queue=queue,
+        settings=engine_settings,
+        data_dir=data_dir,
+        observer=observer,
+        earlier_artifacts=_earlier_artifacts(store.runs, str(root)),
+    )
+    loop = asyncio.get_running_loop()
+    interrupts = 0
+
+    def on_interrupt() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts == 1:
+            sys.stderr.write("\ncanceling: running jobs get their after_script (Ctrl-C again to kill now)\n")
+        runner.request_cancel(force=interrupts > 1)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_interrupt)
+    try:
+        record = await runner.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await queue.close()
+        await asyncio.to_thread(workspaces.discard, snapshot)
+    jobs = list(store.runs.list_jobs(record.id))
+    store.close()
+    if args.json:
+        json.dump(_json_result(record, jobs), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_summary(jobs, record)
+    if interrupts:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if record.status.value == "success" else EXIT_FAILED
+
+
+def _executor(name: str, blobs: Any, workspaces: Any, settings: Any) -> Any:
+    if name == "sandbox":
+        from gatehouse.executors.sandbox import SandboxExecutor
+
+        return SandboxExecutor(blobs, workspaces, bwrap=settings.bwrap, kill_grace=settings.kill_grace)
+    if name != "shell":
+        raise UsageError(f"unknown executor {name!r}", hint="use shell or sandbox")
+    from gatehouse.executors.shell import ShellExecutor
+
+    return ShellExecutor(blobs, workspaces, kill_grace=settings.kill_grace)
+
+
+def _earlier_artifacts(runs: Any, project_dir: str) -> Any:
+    """Artifacts of a job from the latest earlier pipeline of this project where it succeeded."""
+
+    def lookup(name: str) -> Any:
+        for pipeline in runs.list_pipelines(limit=50, project_dir=project_dir):
+            for job in reversed(list(runs.list_jobs(pipeline.id, include_retried=False))):
+                if job.name == name and job.status.value in ("success", "warning"):
+                    for artifact_set in runs.list_artifacts(job.id):
+                        if artifact_set.kind == "archive":
+                            return artifact_set.manifest
+                    return None
+        return None
+
+    return lookup
+
+
+def _json_result(record: Any, jobs: list[Any]) -> dict[str, Any]:
+    from gatehouse.cli.progress import duration
+
+    return {
+        "pipeline": record.id,
+        "status": record.status.value,
+        "ref": record.ref,
+        "sha": record.sha,
+        "event": record.event,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "jobs": [
+            {
+                "id": j.id,
+                "name": j.name,
+                "stage": j.stage,
+                "attempt": j.attempt,
+                "retried": j.retried,
+                "status": j.status.value,
+                "exit_code": j.exit_code,
+                "failure_reason": j.failure_reason,
+                "duration": duration(j),
+                "log": j.log_path,
+            }
+            for j in jobs
+        ],
+    }
+
+
+__all__ = ["EXIT_INTERRUPTED", "register"]

@@ -12,6 +12,7 @@ Ports defined here:
 - :class:`ArtifactStore` content-addressed blobs
 - :class:`RunStore`      pipelines, jobs, attempts, artifacts, logs (engine state)
 - :class:`ResultsStore`  the results model (checkouts, builds, tests, issues, incidents)
+- :class:`JobReportParser` a job's test report (JUnit) → that job's tests
 - :class:`Clock`         time, so that scenario tests can use a fake one
 """
 
@@ -375,3 +376,15 @@ class ResultsStore(Protocol):
     """
 
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None: ...
+
+
+class JobReportParser(Protocol):
+    """Turns one report file of one of our jobs (``artifacts:reports:junit``) into its tests.
+
+    The tests hang off the job's build ``gatehouse:j<job id>``; a report the
+    job left unreadable is a MISS test, never an exception (a failed job is a
+    result). ``gatehouse.ingest.parse_job_report`` implements it; the engine
+    gets it injected so that it never imports an adapter package.
+    """
+
+    def __call__(self, stream: IO[bytes], *, name: str, job_id: int) -> ResultsBatch: ...

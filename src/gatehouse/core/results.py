@@ -24,9 +24,10 @@ documented keys below (``MISC_*`` constants name them):
     misc["attempt"]          1-based attempt number when the producer reran a test
     misc["retried"]          True on an attempt a later attempt of the same report superseded
     misc["flaky"]            True on a final passing attempt that followed failed ones
-    misc["occurrence"]       k-th record with the same name in one report, when the
-                             producer does not say whether it is a rerun or a
-                             parametrised invocation (TestNG, repeated meson runs)
+    misc["occurrence"]       k (>= 2) on the k-th record with the same name in one
+                             report, when the producer does not say whether it is
+                             a rerun or a parametrised invocation (TestNG,
+                             repeated meson runs); the first record has none
     misc["waived"]           True for expected failures (TAP TODO, xfail, EXPECTEDFAIL)
     misc["unexpected_pass"]  True when a test passed although it was expected to fail
     misc["properties"]       the producer's name/value properties of the test

@@ -55,16 +55,40 @@ __all__ = [
 Result = Checkout | Build | Test | Issue | Incident
 
 
-def _parse_format(
+Chunk = list[Checkout] | list[Build] | list[Test] | list[Issue] | list[Incident]
+_CHUNK = 1024
+
+
+def _homogeneous_chunks(items: Iterator[Result]) -> Iterator[Chunk]:
+    """Group a parser's objects into lists of one type (at most _CHUNK long)."""
+    chunk: list[Result] = []
+    kind: type | None = None
+    for item in items:
+        if type(item) is not kind or len(chunk) >= _CHUNK:
+            if chunk:
+                yield chunk  # type: ignore[misc]
+            chunk = []
+            kind = type(item)
+        chunk.append(item)
+    if chunk:
+        yield chunk  # type: ignore[misc]
+
+
+def _parse_chunks(
     fmt: str, stream: IO[bytes], context: IngestContext, findings: Findings
-) -> Iterator[Result]:
+) -> Iterator[Chunk]:
+    """The objects of one report, in lists of one type: parents first, then the tests.
+
+    Lists rather than single objects because a million tests pass through
+    here: per-object generator hops cost more than the parsing.
+    """
     if fmt == "kcidb":
         from gatehouse.ingest.kcidb import parse_kcidb
 
-        yield from parse_kcidb(stream, context, findings)
+        yield from _homogeneous_chunks(parse_kcidb(stream, context, findings))
         return
     factory = TestFactory(context, findings.name)
-    yield from factory.parents()
+    yield from _homogeneous_chunks(factory.parents())
     if fmt == "junit":
         from gatehouse.ingest.junit import parse_junit
 
@@ -76,13 +100,39 @@ def _parse_format(
     elif fmt == "meson":
         from gatehouse.ingest.meson import parse_meson
 
-        yield from parse_meson(stream, factory, findings)
+        yield from _homogeneous_chunks(parse_meson(stream, factory, findings))
     elif fmt == "gtest-json":
         from gatehouse.ingest.gtest_json import parse_gtest_json
 
-        yield from parse_gtest_json(stream, factory, findings)
-    else:  # pragma: no cover - checked by iter_results
+        yield from _homogeneous_chunks(parse_gtest_json(stream, factory, findings))
+    else:  # pragma: no cover - checked by _checked_chunks
         raise AssertionError(fmt)
+
+
+def _checked_chunks(
+    stream: IO[bytes],
+    name: str,
+    fmt: str,
+    context: IngestContext,
+    on_warning: WarningCallback | None,
+) -> Iterator[Chunk]:
+    if fmt != "auto" and fmt not in FORMATS:
+        raise UsageError(
+            f"unknown results format {fmt!r}",
+            hint=f"use one of: auto, {', '.join(FORMATS)}",
+        )
+    findings = Findings(name, on_warning)
+    if fmt == "auto":
+        from gatehouse.ingest.detect import sniff
+
+        fmt, stream = sniff(stream, name)
+    try:
+        for chunk in _parse_chunks(fmt, stream, context, findings):
+            if chunk:
+                yield chunk
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the file is not valid UTF-8 ({exc.reason})", Location(name)) from None
+    findings.finish()
 
 
 def iter_results(
@@ -100,21 +150,8 @@ def iter_results(
     (located) when the report is rejected, possibly after some objects were
     yielded: store them in one transaction and roll it back.
     """
-    if format != "auto" and format not in FORMATS:
-        raise UsageError(
-            f"unknown results format {format!r}",
-            hint=f"use one of: auto, {', '.join(FORMATS)}",
-        )
-    findings = Findings(name, on_warning)
-    if format == "auto":
-        from gatehouse.ingest.detect import sniff
-
-        format, stream = sniff(stream, name)
-    try:
-        yield from _parse_format(format, stream, context, findings)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"the file is not valid UTF-8 ({exc.reason})", Location(name)) from None
-    findings.finish()
+    for chunk in _checked_chunks(stream, name, format, context, on_warning):
+        yield from chunk
 
 
 def parse_results(
@@ -131,28 +168,17 @@ def parse_results(
     (pass the same name to re-ingest the same file); ``format`` is ``auto``
     or one of :data:`FORMATS`. Nothing of a rejected report is returned.
     """
-    checkouts: list[Checkout] = []
-    builds: list[Build] = []
-    tests: list[Test] = []
-    issues: list[Issue] = []
-    incidents: list[Incident] = []
-    sort = {
-        Checkout: checkouts.append,
-        Build: builds.append,
-        Test: tests.append,
-        Issue: issues.append,
-        Incident: incidents.append,
+    buckets: dict[type, list[Result]] = {
+        kind: [] for kind in (Checkout, Build, Test, Issue, Incident)
     }
-    for item in iter_results(
-        stream, name=name, format=format, context=context, on_warning=on_warning
-    ):
-        sort[type(item)](item)  # type: ignore[operator]
+    for chunk in _checked_chunks(stream, name, format, context, on_warning):
+        buckets[type(chunk[0])].extend(chunk)
     return ResultsBatch(
-        checkouts=tuple(checkouts),
-        builds=tuple(builds),
-        tests=tuple(tests),
-        issues=tuple(issues),
-        incidents=tuple(incidents),
+        checkouts=tuple(buckets[Checkout]),  # type: ignore[arg-type]
+        builds=tuple(buckets[Build]),  # type: ignore[arg-type]
+        tests=tuple(buckets[Test]),  # type: ignore[arg-type]
+        issues=tuple(buckets[Issue]),  # type: ignore[arg-type]
+        incidents=tuple(buckets[Incident]),  # type: ignore[arg-type]
     )
 
 

@@ -47,6 +47,7 @@ _ARCHITECTURE = re.compile(r"^[a-z0-9_]*$")  # KCIDB build.architecture
 GATEHOUSE_ORIGIN = "gatehouse"
 
 _SEP = "\x1f"  # unit separator: cannot occur in XML text, rare elsewhere
+KEY_SEPARATOR = _SEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,21 @@ class TestFactory:
         h = self._hash_prefix.copy()
         h.update(key.encode("utf-8", "surrogatepass"))
         return f"{self.origin}:{h.hexdigest()[:32]}"
+
+    def plain_test(self, key: str, path: str, duration: float | None) -> Test:
+        """A passing test with nothing but a name and a duration (the common case, kept fast)."""
+        h = self._hash_prefix.copy()
+        h.update(key.encode("utf-8", "surrogatepass"))
+        return Test(
+            f"{self.origin}:{h.hexdigest()[:32]}",
+            self.origin,
+            self.build_id,
+            path,
+            Status.PASS,
+            self._environment,
+            None,
+            duration,
+        )
 
     def test(
         self,

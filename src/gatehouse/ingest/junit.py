@@ -26,12 +26,15 @@ in short:
   ones ``misc.retried``, a final pass after failures ``misc.flaky``), so a
   flaky test is never reported as a plain pass.
 - The same classname and name twice in one suite (TestNG retries, TestNG
-  data providers, Surefire rerun reports) are kept as distinct Tests with
-  ``misc.occurrence``: the file does not say whether they are reruns.
+  data providers, Surefire rerun reports) are kept as distinct Tests, the
+  repeats with ``misc.occurrence`` 2, 3 …: the file does not say whether
+  they are reruns.
 - ``<system-out>``/``<system-err>`` and failure bodies become the log
   excerpt (capped). A suite's own output goes to its case when the suite
   has exactly one (Bazel writes one suite per target with the whole
-  ``test.log``); otherwise it is not kept.
+  ``test.log``); otherwise it is not kept. To know that, the first case of
+  each suite is held until the second arrives; every other case is emitted
+  when its element ends.
 - Several root elements in one file (bare ``<testcase>`` elements, or
   reports concatenated with ``cat``) are read one after the other.
 
@@ -53,10 +56,18 @@ from typing import IO, Any
 
 from gatehouse.core.results import Test
 from gatehouse.errors import InputError, Location
-from gatehouse.ingest.context import TestFactory
+from gatehouse.ingest.context import KEY_SEPARATOR, TestFactory
 from gatehouse.ingest.excerpt import CappedText
 from gatehouse.ingest.findings import Findings
-from gatehouse.ingest.junit_cases import RESULT_STATUS, RETRY_STATUS, Case, Outcome, tests_of_case
+from gatehouse.ingest.junit_cases import (
+    PLAIN_ATTRIBUTES,
+    RESULT_STATUS,
+    RETRY_STATUS,
+    Case,
+    Outcome,
+    parse_duration,
+    tests_of_case,
+)
 from gatehouse.ingest.names import join_path
 
 CHUNK_SIZE = 256 * 1024
@@ -67,6 +78,10 @@ _JUNIT_ROOTS = frozenset({"testsuites", "testsuite", "testcase"})
 # End actions, one per open element (a stack mirrors the element nesting).
 _IGNORE, _ROOT, _SUITE, _CASE, _OUTCOME, _RETRY, _RETRY_PART = range(7)
 _CASE_OUT, _CASE_ERR, _SUITE_OUT, _SUITE_ERR, _CASE_PROPERTIES, _PROPERTY = range(7, 13)
+_CASE_PARENTS = frozenset({None, _ROOT, _SUITE})  # where <testcase> and <testsuite> count
+_CASE_CHILDREN = frozenset(
+    {*RESULT_STATUS, *RETRY_STATUS, "system-out", "system-err", "properties"}
+)  # the children of a <testcase> that make it more than a plain pass
 
 
 class _Suite:
@@ -81,17 +96,23 @@ class _Suite:
         self.pending: Case | None = None
         # (classname, name) -> [testcase elements seen, Tests made]
         self.counts: dict[tuple[str, str], list[int]] = {}
-        self.path_cache: dict[str, list[str]] = {}
+        # classname -> (the suite path joined with it, its last component)
+        self.path_cache: dict[str, tuple[str, str]] = {}
         self.out = ""
         self.err = ""
 
     def path(self, classname: str, name: str) -> str:
-        prefix = self.path_cache.get(classname)
-        if prefix is None:
-            joined = join_path([".".join(self.components), classname])
-            prefix = joined.split(".") if joined else []
-            self.path_cache[classname] = prefix
-        return join_path([".".join(prefix), name])
+        cached = self.path_cache.get(classname)
+        if cached is None:
+            prefix = join_path([".".join(self.components), classname])
+            cached = (prefix, prefix.rsplit(".", 1)[-1])
+            self.path_cache[classname] = cached
+        prefix, last = cached
+        if not prefix:
+            return name
+        if "." not in name and name and name != last:
+            return f"{prefix}.{name}"  # no overlap possible: the common case, kept fast
+        return join_path([prefix, name])
 
 
 class _Handler:
@@ -105,7 +126,9 @@ class _Handler:
         self.captures: list[CappedText] = []
         self.suites: list[_Suite] = [_Suite([], "")]
         self.suite_occurrences: dict[str, int] = {}
-        self.case: Case | None = None
+        self.case: Case | None = None  # made when the open case has a child that matters
+        self.case_attrs: dict[str, str] = {}
+        self.case_line = 0
         self.outcome: Outcome | None = None
         self.property_name: str | None = None
         self.root_tag: str | None = None
@@ -159,8 +182,18 @@ class _Handler:
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         actions = self.actions
         parent = actions[-1] if actions else None
+        if tag == "testcase" and parent in _CASE_PARENTS:  # the common case first
+            self.case = None
+            self.case_attrs = attrs
+            self.case_line = self.parser.CurrentLineNumber + self.line_base
+            actions.append(_CASE)
+            if parent is None and self.root_tag is None:
+                self.root_tag = tag
+            return
         action = _IGNORE
         if parent == _CASE:
+            if self.case is None and tag in _CASE_CHILDREN:
+                self.case = Case(self.case_attrs, self.case_line)
             if tag in RESULT_STATUS:
                 action = _OUTCOME
                 self.outcome = Outcome(tag, attrs.get("message"), attrs.get("type"))
@@ -191,11 +224,8 @@ class _Handler:
                 else:
                     self._add_property(self.property_name, value)
                     self.property_name = None
-        elif parent is None or parent in (_ROOT, _SUITE):
-            if tag == "testcase":
-                action = _CASE
-                self.case = Case(attrs, self.line())
-            elif tag == "testsuite":
+        elif parent in _CASE_PARENTS:
+            if tag == "testsuite":
                 action = _SUITE
                 self._open_suite(attrs.get("name") or "")
             elif tag == "testsuites" and parent != _SUITE:
@@ -218,13 +248,10 @@ class _Handler:
 
     def end(self, tag: str) -> None:
         action = self.actions.pop()
-        if action == _IGNORE:
-            return
         if action == _CASE:
-            case = self.case
-            assert case is not None
-            self.case = None
-            self._finish_case(case)
+            self._finish_case()
+        elif action == _IGNORE:
+            return
         elif action == _OUTCOME:
             outcome = self.outcome
             assert outcome is not None
@@ -304,16 +331,22 @@ class _Handler:
             suite.pending = None
             self._emit(pending, suite)
 
-    def _finish_case(self, case: Case) -> None:
+    def _finish_case(self) -> None:
+        """A ``</testcase>``: emit it, except the first of a suite, held for the suite's log."""
+        case = self.case
+        self.case = None
         self.cases_seen += 1
         suite = self.suites[-1]
         suite.cases += 1
-        previous = suite.pending
-        if previous is not None:
-            if previous.ident == case.ident:
-                previous.followed = True
-            self._emit(previous, suite)
-        suite.pending = case
+        if suite.cases == 1:
+            suite.pending = case or Case(self.case_attrs, self.case_line)
+            return
+        if suite.pending is not None:
+            self._emit(suite.pending, suite)
+            suite.pending = None
+        if case is None and self._emit_plain(self.case_attrs, self.case_line, suite):
+            return
+        self._emit(case or Case(self.case_attrs, self.case_line), suite)
 
     def finish(self) -> None:
         """Emit what is still pending at the end of the document."""
@@ -324,7 +357,30 @@ class _Handler:
             self._emit(root.pending, root)
             root.pending = None
 
+    def _emit_plain(self, attrs: dict[str, str], line: int, suite: _Suite) -> bool:
+        """Emit a case that is nothing but a name and a time, fast; False if it is more."""
+        if not attrs.keys() <= PLAIN_ATTRIBUTES:
+            return False
+        ident = (attrs.get("classname") or attrs.get("class") or "", attrs.get("name") or "")
+        if ident in suite.counts:
+            return False  # a repeat: it needs its occurrence number
+        suite.counts[ident] = [1, 1]
+        time = attrs.get("time")
+        duration = parse_duration(time) if time is not None else None
+        if duration is None and time is not None:
+            self.findings.warn("bad-time", f"time={time!r} is not a duration; ignored", line)
+        self.ready.append(
+            self.factory.plain_test(
+                KEY_SEPARATOR.join((suite.key, ident[0], ident[1], "1")),
+                suite.path(*ident),
+                duration,
+            )
+        )
+        return True
+
     def _emit(self, case: Case, suite: _Suite) -> None:
+        if case.is_plain() and self._emit_plain(case.attrs, case.line, suite):
+            return
         counts = suite.counts.get(case.ident)
         if counts is None:
             counts = [0, 0]
@@ -355,8 +411,10 @@ _JUNK = pyexpat.errors.codes[pyexpat.errors.XML_ERROR_JUNK_AFTER_DOC_ELEMENT]
 _MISPLACED_DECLARATION = pyexpat.errors.codes[pyexpat.errors.XML_ERROR_MISPLACED_XML_PI]
 
 
-def parse_junit(stream: IO[bytes], factory: TestFactory, findings: Findings) -> Iterator[Test]:
-    """Yield the Tests of a JUnit XML stream as they are read.
+def parse_junit(
+    stream: IO[bytes], factory: TestFactory, findings: Findings
+) -> Iterator[list[Test]]:
+    """Yield the Tests of a JUnit XML stream as they are read, in lists.
 
     Raises :class:`InputError` (located) for a document that is not
     well-formed or not JUnit; a caller that stores while iterating must
@@ -403,12 +461,11 @@ def parse_junit(stream: IO[bytes], factory: TestFactory, findings: Findings) -> 
                 segment_start = junk_at
                 data = rest
         if handler.ready:
-            yield from handler.ready
-            handler.ready.clear()
+            ready, handler.ready = handler.ready, []
+            yield ready
         if final:
             break
     handler.finish()
-    yield from handler.ready
-    handler.ready.clear()
+    yield handler.ready
     if handler.cases_seen == 0:
         findings.warn("no-cases", "the report holds no test cases")

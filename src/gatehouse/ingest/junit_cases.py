@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +68,8 @@ _TELLING_WORDS = frozenset({"notrun", "disabled", "suppressed", "ignored"})
 _XFAIL_TYPES = frozenset({"pytest.xfail", "xfail", "expectedfailure", "expected failure"})
 _MESON_XPASS = "Test unexpectedly passed."
 _MESON_TIMEOUT = "Test did not finish before configured timeout."
+# A case with only these attributes and no children is a plain pass.
+PLAIN_ATTRIBUTES = frozenset({"name", "classname", "class", "time"})
 # pytest's junit_logging writes every section header even when the section is empty.
 _EMPTY_PYTEST_SECTION = re.compile(r"-{3,} Captured \w+ -{3,}\n\s*(?=-{3,} Captured \w+ -{3,}|\Z)")
 
@@ -112,10 +113,12 @@ class Outcome:
 
 
 class Case:
+    """One ``<testcase>`` as read: its attributes, result elements, retries and output."""
+
     __slots__ = (
         "attrs",
         "err",
-        "followed",
+        "ident",
         "line",
         "out",
         "outcomes",
@@ -127,23 +130,38 @@ class Case:
     def __init__(self, attrs: dict[str, str], line: int) -> None:
         self.attrs = attrs
         self.line = line
+        # (classname, name): PHPUnit writes ``class`` when ``classname`` is missing.
+        self.ident = (attrs.get("classname") or attrs.get("class") or "", attrs.get("name") or "")
         self.outcomes: list[Outcome] = []
         self.retries: list[Outcome] = []
         self.out = ""
         self.err = ""
         self.properties: dict[str, str] | None = None
-        self.followed = False  # the next case of the suite has the same classname and name
         self.suite_log = ""
 
-    @property
-    def ident(self) -> tuple[str, str]:
-        attrs = self.attrs
-        return (attrs.get("classname") or attrs.get("class") or "", attrs.get("name") or "")
+    def is_plain(self) -> bool:
+        """A case with nothing but a name and a time: a pass, and most cases of big files."""
+        return (
+            not self.outcomes
+            and not self.out
+            and not self.err
+            and not self.properties
+            and not self.retries
+            and not self.suite_log
+            and self.attrs.keys() <= PLAIN_ATTRIBUTES
+        )
 
 
 def parse_duration(value: str | None) -> float | None:
+    """Seconds from ``1.5``, ``1,234.5`` or ``0.25s``; None when it is not a duration."""
     if value is None:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if 0 <= seconds < math.inf else None
     text = value.strip().replace(",", "")
     if text.endswith("s") and not text.endswith("ms"):
         text = text[:-1]
@@ -250,7 +268,7 @@ def tests_of_case(
     counts: list[int],
     factory: TestFactory,
     findings: Findings,
-) -> Iterator[Test]:
+) -> list[Test]:
     """The Tests one case stands for: one, or one per attempt (Surefire retries).
 
     ``counts`` is the suite's running ``[testcase elements, Tests made]`` for
@@ -263,7 +281,7 @@ def tests_of_case(
 
     status, flags, deciding = case_status(case)
     misc: dict[str, Any] = dict(flags) if flags else {}
-    if occurrence > 1 or case.followed:
+    if occurrence > 1:
         misc[MISC_OCCURRENCE] = occurrence
     if case.properties:
         misc[MISC_PROPERTIES] = case.properties
@@ -285,6 +303,7 @@ def tests_of_case(
             )
     start_time = parse_timestamp(attrs.get("timestamp"))
 
+    made: list[Test] = []
     outcomes: list[Outcome] = case.outcomes
     if case.retries:
         earlier, final_outcome, status = attempt_chain(case, status, deciding)
@@ -295,7 +314,7 @@ def tests_of_case(
             attempt_misc = {k: v for k, v in misc.items() if k != MISC_FLAKY}
             attempt_misc[MISC_ATTEMPT] = number
             attempt_misc[MISC_RETRIED] = True
-            yield (
+            made.append(
                 factory.test(
                     key_of(suite_key, classname, name, str(counts[1])),
                     path,
@@ -321,7 +340,7 @@ def tests_of_case(
     if case.suite_log:
         parts.append(case.suite_log)
     counts[1] += 1
-    yield (
+    made.append(
         factory.test(
             key_of(suite_key, classname, name, str(counts[1])),
             path,
@@ -333,3 +352,4 @@ def tests_of_case(
             misc=misc,
         )
     )
+    return made

@@ -51,6 +51,7 @@ from gatehouse.core.results import (
     Test,
 )
 from gatehouse.errors import InputError, Location
+from gatehouse.ingest.context import TestFactory
 from gatehouse.ingest.excerpt import CappedText, compose_excerpt, first_line
 from gatehouse.ingest.findings import Findings
 from gatehouse.ingest.tap_diagnostics import read_yaml_block
@@ -197,7 +198,7 @@ def _unescape(text: str) -> str:
 
 
 class _Parser:
-    def __init__(self, factory: Any, findings: Findings) -> None:
+    def __init__(self, factory: TestFactory, findings: Findings) -> None:
         self.factory = factory
         self.findings = findings
         self.streams: list[_Stream] = [_Stream(0)]
@@ -613,8 +614,8 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parse_tap(stream: IO[bytes], factory: Any, findings: Findings) -> Iterator[Test]:
-    """Yield the Tests of a TAP stream; reject a stream with no TAP in it."""
+def parse_tap(stream: IO[bytes], factory: TestFactory, findings: Findings) -> Iterator[list[Test]]:
+    """Yield the Tests of a TAP stream, in lists; reject a stream with no TAP in it."""
     parser = _Parser(factory, findings)
     number = 0
     for number, raw in enumerate(stream, start=1):
@@ -624,9 +625,9 @@ def parse_tap(stream: IO[bytes], factory: Any, findings: Findings) -> Iterator[T
             findings.warn("not-utf8", "line is not UTF-8; undecodable bytes replaced", number)
             line = raw.decode("utf-8", "replace")
         parser.feed(line, number)
-        if parser.ready:
-            yield from parser.ready
-            parser.ready.clear()
+        if len(parser.ready) >= 1024:
+            ready, parser.ready = parser.ready, []
+            yield ready
     if parser.tap_lines == 0:
         raise InputError(
             "no TAP in this file: no plan, test line, version line or bail out",
@@ -634,4 +635,4 @@ def parse_tap(stream: IO[bytes], factory: Any, findings: Findings) -> Iterator[T
             hint="TAP lines look like '1..3', 'ok 1 - name' or 'not ok 2 - name'",
         )
     parser.finish()
-    yield from parser.ready
+    yield parser.ready

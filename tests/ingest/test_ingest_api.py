@@ -28,6 +28,7 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
     [
         (JUNIT, "junit"),
         (b"\xef\xbb\xbf<testsuites/>", "junit"),
+        ('<?xml version="1.0" encoding="UTF-16"?><testsuites/>'.encode("utf-16"), "junit"),
         (b"<!-- made by x -->\n<?pi?>\n<testcase name='a'/>", "junit"),
         (b"TAP version 14\n1..1\nok 1\n", "tap"),
         (b"# Test::More\nok 1\n1..1\n", "tap"),

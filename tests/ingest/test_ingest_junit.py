@@ -344,6 +344,19 @@ def test_errors_after_a_second_root_are_located_in_file_lines():
     assert err.location.line == 4
 
 
+def test_text_after_the_root_is_rejected():
+    err = _reject(b'<testsuite name="s"/>\ntrailing garbage')
+    assert err.location is not None
+    assert (err.location.line, err.location.column) == (2, 1)
+    assert err.message == "not well-formed XML: junk after document element"
+
+
+def test_utf16_reports_parse(parse):
+    data = '<?xml version="1.0" encoding="UTF-16"?><testsuite name="s"><testcase name="\u00e9t\u00e9"/></testsuite>'
+    parsed = parse(data.encode("utf-16"))
+    assert parsed.tests[0].path == "s.\u00e9t\u00e9"
+
+
 def test_a_root_that_is_not_junit_is_rejected():
     err = _reject(b'<?xml version="1.0"?>\n<html><body/></html>')
     assert err.location is not None

@@ -31,6 +31,7 @@ SNIFF_SIZE = 64 * 1024
 FORMATS = ("junit", "tap", "meson", "gtest-json", "kcidb")
 
 _BOMS = (b"\xef\xbb\xbf",)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _XML_NAME = re.compile(rb"<([A-Za-z_][\w.:-]*)")
 _TAP_LINE = re.compile(rb"^(TAP version \d+|\d+\.\.\d+|(not )?ok\b|Bail out!|pragma [+-])")
 _KCIDB_VERSION = re.compile(rb'"version"\s*:\s*\{\s*"(major|minor)"')
@@ -137,6 +138,8 @@ def sniff(stream: IO[bytes], name: str) -> tuple[str, IO[bytes]]:
     """Detect the format of ``stream``; return it and a stream to parse from the start."""
     prefix = _read_prefix(stream)
     body = prefix
+    if body[:2] in _UTF16_BOMS:  # expat reads UTF-16 itself; detection needs bytes it can see
+        body = body.decode("utf-16", "ignore").encode("utf-8")
     for bom in _BOMS:
         if body.startswith(bom):
             body = body[len(bom) :]

@@ -19,20 +19,43 @@ from gatehouse.errors import EXIT_OK, UsageError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-C", "--directory", dest="dir", default=".", metavar="DIR", help="project directory (default: .)")
-    parser.add_argument("--data-dir", metavar="DIR", help="data directory (default: DIR/.gatehouse)")
+    parser.add_argument(
+        "-C",
+        "--directory",
+        dest="dir",
+        default=".",
+        metavar="DIR",
+        help="project directory (default: .)",
+    )
+    parser.add_argument(
+        "--data-dir", metavar="DIR", help="data directory (default: DIR/.gatehouse)"
+    )
 
 
 def register(sub: Any) -> None:
-    runs = sub.add_parser("runs", help="list recent pipelines", description="List the project's recent pipelines, newest first.")
+    runs = sub.add_parser(
+        "runs",
+        help="list recent pipelines",
+        description="List the project's recent pipelines, newest first.",
+    )
     _common(runs)
     runs.add_argument("--limit", "-n", type=int, default=20, help="how many (default: 20)")
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.set_defaults(handler=_runs)
 
-    show = sub.add_parser("show", help="show one pipeline's jobs", description="Show a pipeline's jobs, attempts and artifacts.")
+    show = sub.add_parser(
+        "show",
+        help="show one pipeline's jobs",
+        description="Show a pipeline's jobs, attempts and artifacts.",
+    )
     _common(show)
-    show.add_argument("pipeline", nargs="?", type=int, metavar="PIPELINE", help="pipeline id (default: the latest)")
+    show.add_argument(
+        "pipeline",
+        nargs="?",
+        type=int,
+        metavar="PIPELINE",
+        help="pipeline id (default: the latest)",
+    )
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_show)
 
@@ -43,7 +66,9 @@ def register(sub: Any) -> None:
     )
     _common(log)
     log.add_argument("job", metavar="JOB", help="NAME, PIPELINE:NAME or #ID")
-    log.add_argument("-f", "--follow", action="store_true", help="follow the log until the job finishes")
+    log.add_argument(
+        "-f", "--follow", action="store_true", help="follow the log until the job finishes"
+    )
     log.add_argument("--timestamps", "-t", action="store_true", help="show each line's timestamp")
     log.set_defaults(handler=_log)
 
@@ -55,7 +80,9 @@ def register(sub: Any) -> None:
     _common(artifacts)
     artifacts.add_argument("job", metavar="JOB", help="NAME, PIPELINE:NAME or #ID")
     artifacts.add_argument("--to", metavar="DIR", help="extract the files into DIR")
-    artifacts.add_argument("--kind", default="archive", help="archive (default) or a report type such as junit")
+    artifacts.add_argument(
+        "--kind", default="archive", help="archive (default) or a report type such as junit"
+    )
     artifacts.add_argument("--json", action="store_true", help="print JSON")
     artifacts.set_defaults(handler=_artifacts)
 
@@ -81,7 +108,9 @@ def open_data(args: argparse.Namespace) -> tuple[Any, Path, Path]:
     if not data_dir.is_absolute():
         data_dir = root / data_dir
     if not data_dir.is_dir() and not settings.database_url:
-        raise UsageError(f"no runs here: {data_dir} does not exist", hint="run a pipeline first: gatehouse run")
+        raise UsageError(
+            f"no runs here: {data_dir} does not exist", hint="run a pipeline first: gatehouse run"
+        )
     return open_store(settings, project_dir=str(root)), data_dir, root
 
 
@@ -104,7 +133,9 @@ def find_job(runs: Any, project_dir: str, spec: str) -> Any:
         attempts = [j for j in runs.list_jobs(pipeline.id) if j.name == name]
         if attempts:
             return max(attempts, key=lambda j: j.attempt)
-    raise UsageError(f"no job {name!r} in the recent pipelines", hint="gatehouse show lists a pipeline's jobs")
+    raise UsageError(
+        f"no job {name!r} in the recent pipelines", hint="gatehouse show lists a pipeline's jobs"
+    )
 
 
 def _when(ts: float | None) -> str:
@@ -112,9 +143,13 @@ def _when(ts: float | None) -> str:
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -131,8 +166,21 @@ def _runs(args: argparse.Namespace) -> int:
         rows = []
         for p in pipelines:
             took = (p.finished_at or time.time()) - (p.started_at or p.created_at)
-            rows.append((str(p.id), p.status.value, p.ref, p.event, (p.sha or "")[:8], p.source, _when(p.created_at), fmt_seconds(took)))
-        sys.stdout.write(_table(("pipeline", "status", "ref", "event", "sha", "source", "created", "took"), rows))
+            rows.append(
+                (
+                    str(p.id),
+                    p.status.value,
+                    p.ref,
+                    p.event,
+                    (p.sha or "")[:8],
+                    p.source,
+                    _when(p.created_at),
+                    fmt_seconds(took),
+                )
+            )
+        sys.stdout.write(
+            _table(("pipeline", "status", "ref", "event", "sha", "source", "created", "took"), rows)
+        )
     return EXIT_OK
 
 
@@ -180,7 +228,12 @@ def _show(args: argparse.Namespace) -> int:
                     "duration": duration(j),
                     "log": j.log_path,
                     "artifacts": [
-                        {"kind": a.kind, "files": len(a.manifest.files), "bytes": a.manifest.size, "expire_at": a.expire_at}
+                        {
+                            "kind": a.kind,
+                            "files": len(a.manifest.files),
+                            "bytes": a.manifest.size,
+                            "expire_at": a.expire_at,
+                        }
                         for a in store.runs.list_artifacts(j.id)
                     ],
                 }
@@ -201,8 +254,21 @@ def _show(args: argparse.Namespace) -> int:
             why = f"exit {j.exit_code}" if j.exit_code not in (None, 0) else ""
             if j.failure_reason and j.failure_reason != "script_failure":
                 why = (why + ", " if why else "") + j.failure_reason
-            rows.append((f"#{j.id}", j.name, j.stage, str(j.attempt), status, fmt_seconds(duration(j)), why, str(files) if files else ""))
-        sys.stdout.write(_table(("id", "job", "stage", "try", "status", "took", "why", "artifacts"), rows))
+            rows.append(
+                (
+                    f"#{j.id}",
+                    j.name,
+                    j.stage,
+                    str(j.attempt),
+                    status,
+                    fmt_seconds(duration(j)),
+                    why,
+                    str(files) if files else "",
+                )
+            )
+        sys.stdout.write(
+            _table(("id", "job", "stage", "try", "status", "took", "why", "artifacts"), rows)
+        )
     return EXIT_OK
 
 
@@ -215,7 +281,10 @@ def _log(args: argparse.Namespace) -> int:
         path = job.log_path
         if not args.follow:
             if not path or not Path(path).is_file():
-                raise UsageError(f"job {job.name!r} (#{job.id}) has no log yet", hint="it may not have started; try -f")
+                raise UsageError(
+                    f"job {job.name!r} (#{job.id}) has no log yet",
+                    hint="it may not have started; try -f",
+                )
             lines = read_log(path)
         else:
             if not path:
@@ -250,7 +319,9 @@ def _artifacts(args: argparse.Namespace) -> int:
             kinds = sorted({a.kind for a in store.runs.list_artifacts(job.id)})
             raise UsageError(
                 f"job {job.name!r} (#{job.id}) has no {args.kind} artifacts",
-                hint=("it has: " + ", ".join(kinds)) if kinds else "the job declared none, or they expired (gatehouse gc)",
+                hint=("it has: " + ", ".join(kinds))
+                if kinds
+                else "the job declared none, or they expired (gatehouse gc)",
             )
         artifact_set = sets[0]
         files = artifact_set.manifest.files
@@ -261,7 +332,15 @@ def _artifacts(args: argparse.Namespace) -> int:
                     "name": artifact_set.name,
                     "kind": artifact_set.kind,
                     "expire_at": artifact_set.expire_at,
-                    "files": [{"path": f.path, "size": f.blob.size, "sha256": f.blob.sha256, "mode": f.mode} for f in files],
+                    "files": [
+                        {
+                            "path": f.path,
+                            "size": f.blob.size,
+                            "sha256": f.blob.sha256,
+                            "mode": f.mode,
+                        }
+                        for f in files
+                    ],
                 },
                 sys.stdout,
                 indent=2,
@@ -279,12 +358,18 @@ def _artifacts(args: argparse.Namespace) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 blobs.materialize(f.blob, str(target), f.mode)
             if not args.json:
-                sys.stdout.write(f"extracted {len(files)} file(s) of {job.name!r} (#{job.id}) into {dest}\n")
+                sys.stdout.write(
+                    f"extracted {len(files)} file(s) of {job.name!r} (#{job.id}) into {dest}\n"
+                )
         elif not args.json:
             for f in files:
                 sys.stdout.write(f"{f.blob.size:>12}  {f.path}\n")
             total = artifact_set.manifest.size
-            expiry = f", expire {_when(artifact_set.expire_at)}" if artifact_set.expire_at else ", never expire"
+            expiry = (
+                f", expire {_when(artifact_set.expire_at)}"
+                if artifact_set.expire_at
+                else ", never expire"
+            )
             sys.stdout.write(f"{len(files)} file(s), {total} bytes{expiry}\n")
     return EXIT_OK
 
@@ -312,5 +397,7 @@ def _gc(args: argparse.Namespace) -> int:
                 f"unreferenced blob(s), {freed} bytes (plus the blobs only those sets use)\n"
             )
         else:
-            sys.stdout.write(f"forgot {len(expired)} expired artifact set(s); deleted {len(unreferenced)} blob(s), {freed} bytes\n")
+            sys.stdout.write(
+                f"forgot {len(expired)} expired artifact set(s); deleted {len(unreferenced)} blob(s), {freed} bytes\n"
+            )
     return EXIT_OK

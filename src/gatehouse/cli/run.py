@@ -27,22 +27,78 @@ def register(sub: Any) -> None:
     )
     from gatehouse.cli.project import add_context_arguments
 
-    parser.add_argument("jobs", nargs="*", metavar="JOB", help="run only these jobs (a parallel job's base name selects all its instances)")
-    parser.add_argument("-C", "--directory", dest="dir", default=".", metavar="DIR", help="project directory (default: .)")
-    parser.add_argument("--file", "-f", default=".gitlab-ci.yml", metavar="PATH", help="pipeline file, relative to DIR")
-    parser.add_argument("--include-dir", metavar="DIR", help="mirror of external includes (see docs/configuration.md)")
-    parser.add_argument("--needs", action="store_true", help="also run what the named jobs need, transitively")
-    parser.add_argument("--stage", metavar="STAGE", help="run only the jobs of this stage")
-    parser.add_argument("--manual", action="store_true", help="start manual jobs too (named manual jobs always start)")
-    parser.add_argument("--concurrency", "-j", type=int, metavar="N", help="jobs at once (default: the number of CPUs)")
-    parser.add_argument("--executor", choices=("shell", "sandbox"), default=None, help="shell (default) or sandbox (bubblewrap)")
-    parser.add_argument("--commit", metavar="REV", help="run on this commit's tree instead of the working tree")
-    parser.add_argument("--fail-fast", action="store_true", default=None, help="stop at the first failure that is not allowed")
     parser.add_argument(
-        "--secret", action="append", default=[], metavar="KEY=VALUE", help="a pipeline variable whose value is masked in logs"
+        "jobs",
+        nargs="*",
+        metavar="JOB",
+        help="run only these jobs (a parallel job's base name selects all its instances)",
     )
-    parser.add_argument("--data-dir", metavar="DIR", help="where results, logs and artifacts go (default: DIR/.gatehouse)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON (no live progress)")
+    parser.add_argument(
+        "-C",
+        "--directory",
+        dest="dir",
+        default=".",
+        metavar="DIR",
+        help="project directory (default: .)",
+    )
+    parser.add_argument(
+        "--file",
+        "-f",
+        default=".gitlab-ci.yml",
+        metavar="PATH",
+        help="pipeline file, relative to DIR",
+    )
+    parser.add_argument(
+        "--include-dir",
+        metavar="DIR",
+        help="mirror of external includes (see docs/configuration.md)",
+    )
+    parser.add_argument(
+        "--needs", action="store_true", help="also run what the named jobs need, transitively"
+    )
+    parser.add_argument("--stage", metavar="STAGE", help="run only the jobs of this stage")
+    parser.add_argument(
+        "--manual",
+        action="store_true",
+        help="start manual jobs too (named manual jobs always start)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        "-j",
+        type=int,
+        metavar="N",
+        help="jobs at once (default: the number of CPUs)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("shell", "sandbox"),
+        default=None,
+        help="shell (default) or sandbox (bubblewrap)",
+    )
+    parser.add_argument(
+        "--commit", metavar="REV", help="run on this commit's tree instead of the working tree"
+    )
+    parser.add_argument(
+        "--fail-fast",
+        action="store_true",
+        default=None,
+        help="stop at the first failure that is not allowed",
+    )
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a pipeline variable whose value is masked in logs",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where results, logs and artifacts go (default: DIR/.gatehouse)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the result as JSON (no live progress)"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="print only the summary")
     add_context_arguments(parser)
     parser.set_defaults(handler=run)
@@ -67,7 +123,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write("no pipeline: the configuration has errors (see gatehouse lint)\n")
         return EXIT_FAILED
     pipeline = plan(config, project.context, project.options)
-    problems = [d for d in (*config.diagnostics, *pipeline.diagnostics) if d.is_error or not args.quiet]
+    problems = [
+        d for d in (*config.diagnostics, *pipeline.diagnostics) if d.is_error or not args.quiet
+    ]
     if not pipeline.ok:
         print_diagnostics(problems)
         return EXIT_FAILED
@@ -79,10 +137,18 @@ def run(args: argparse.Namespace) -> int:
         name, suggestion = selection.unknown[0]
         raise UsageError(
             f"no job {name!r} in this pipeline",
-            hint=f"did you mean {suggestion!r}? (gatehouse plan lists the jobs)" if suggestion else "gatehouse plan lists the jobs",
+            hint=f"did you mean {suggestion!r}? (gatehouse plan lists the jobs)"
+            if suggestion
+            else "gatehouse plan lists the jobs",
         )
-    start_manual = frozenset(j.name for j in pipeline.jobs if j.when == "manual") if args.manual else frozenset()
-    masked_names = frozenset(secrets) | frozenset(k for k, v in toml_vars.items() if v in toml_masked)
+    start_manual = (
+        frozenset(j.name for j in pipeline.jobs if j.when == "manual")
+        if args.manual
+        else frozenset()
+    )
+    masked_names = frozenset(secrets) | frozenset(
+        k for k, v in toml_vars.items() if v in toml_masked
+    )
     return asyncio.run(_run(args, root, file_data, pipeline, selection, start_manual, masked_names))
 
 
@@ -109,7 +175,10 @@ async def _run(
     from gatehouse.vcs.facts import resolve_commit
 
     engine_settings = settings_for(
-        EngineSettings, root, {"concurrency": args.concurrency, "fail_fast": args.fail_fast}, file_data
+        EngineSettings,
+        root,
+        {"concurrency": args.concurrency, "fail_fast": args.fail_fast},
+        file_data,
     )
     storage_settings = settings_for(StorageSettings, root, {"data_dir": args.data_dir}, file_data)
     exec_settings = settings_for(ExecutorSettings, root, None, file_data)
@@ -119,8 +188,15 @@ async def _run(
     data_dir.mkdir(parents=True, exist_ok=True)
     commit = resolve_commit(root, args.commit) if args.commit else None
     blobs = LocalBlobStore(str(data_dir / "blobs"))
-    workspaces = Workspaces(exec_settings.work_dir or str(data_dir / "work"), keep_failed=exec_settings.keep_failed_workspaces)
-    executor_name = args.executor or os.environ.get("GATEHOUSE_EXECUTOR") or file_data.get("run", {}).get("executor", "shell")
+    workspaces = Workspaces(
+        exec_settings.work_dir or str(data_dir / "work"),
+        keep_failed=exec_settings.keep_failed_workspaces,
+    )
+    executor_name = (
+        args.executor
+        or os.environ.get("GATEHOUSE_EXECUTOR")
+        or file_data.get("run", {}).get("executor", "shell")
+    )
     executor = _executor(executor_name, blobs, workspaces, exec_settings)
     executor.check()
     snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
@@ -135,7 +211,9 @@ async def _run(
         observer = PlainProgress()
     runner = PipelineRunner(
         pipeline,
-        RunOptions(selection=selection, start_manual=start_manual, masked=masked, workspace=snapshot.source),
+        RunOptions(
+            selection=selection, start_manual=start_manual, masked=masked, workspace=snapshot.source
+        ),
         store=store.runs,
         queue=queue,
         settings=engine_settings,
@@ -150,7 +228,9 @@ async def _run(
         nonlocal interrupts
         interrupts += 1
         if interrupts == 1:
-            sys.stderr.write("\ncanceling: running jobs get their after_script (Ctrl-C again to kill now)\n")
+            sys.stderr.write(
+                "\ncanceling: running jobs get their after_script (Ctrl-C again to kill now)\n"
+            )
         runner.request_cancel(force=interrupts > 1)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -178,7 +258,9 @@ def _executor(name: str, blobs: Any, workspaces: Any, settings: Any) -> Any:
     if name == "sandbox":
         from gatehouse.executors.sandbox import SandboxExecutor
 
-        return SandboxExecutor(blobs, workspaces, bwrap=settings.bwrap, kill_grace=settings.kill_grace)
+        return SandboxExecutor(
+            blobs, workspaces, bwrap=settings.bwrap, kill_grace=settings.kill_grace
+        )
     if name != "shell":
         raise UsageError(f"unknown executor {name!r}", hint="use shell or sandbox")
     from gatehouse.executors.shell import ShellExecutor

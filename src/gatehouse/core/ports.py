@@ -15,6 +15,7 @@ Ports defined here:
 - :class:`Repository`    the gate's git: speculative merges, pins, compare-and-swap landing
 - :class:`FlakeOracle`   the gate asks it whether a failed job is a known flake
 - :class:`AuditLog`      the gate's append-only audit log
+- :class:`JobReportParser` a job's test report (JUnit) → that job's tests
 - :class:`Clock`         time, so that scenario tests can use a fake one
 - :class:`PatternMatcherEngine` / :class:`PatternMatcher`  many log regexes scanned at once
 """
@@ -737,3 +738,18 @@ class FlakeOracle(Protocol):
     """
 
     def classify(self, query: FlakeQuery) -> FlakeVerdict: ...
+
+
+# --------------------------------------------------------------------------- job reports
+
+
+class JobReportParser(Protocol):
+    """Turns one report file of one of our jobs (``artifacts:reports:junit``) into its tests.
+
+    The tests hang off the job's build ``gatehouse:j<job id>``; a report the
+    job left unreadable is a MISS test, never an exception (a failed job is a
+    result). ``gatehouse.ingest.parse_job_report`` implements it; the engine
+    gets it injected so that it never imports an adapter package.
+    """
+
+    def __call__(self, stream: IO[bytes], *, name: str, job_id: int) -> ResultsBatch: ...

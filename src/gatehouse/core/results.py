@@ -5,22 +5,40 @@ systems, so one query answers for everything. Our pipelines map into it as
 
     pipeline   -> checkout  (id ``gatehouse:p<pipeline id>``)
     job        -> build     (id ``gatehouse:j<job id>``; one per attempt)
-    JUnit case -> test      (id ``gatehouse:j<job id>/<n>``)
+    JUnit case -> test      (id ``gatehouse:<32 hex>``, derived from the job's
+                             build id, the report's name and the case; see
+                             ``docs/results.md``)
 
 Statuses are KCIDB's, ordered by roll-up priority
 FAIL > ERROR > MISS > PASS > DONE > SKIP: a set's status is the highest one
 present, and an empty set has no status (unknown, "still running").
 
-Fields follow KCIDB names. Two deliberate differences, documented in
-``docs/results.md``: ``Test.path`` keeps the producer's own test name (dotted
-hierarchy, any characters) rather than KCIDB's restricted alphabet, and facts
-KCIDB has no field for (the original status string, an attempt number, an
-expected failure) live in ``misc`` under documented keys:
+Fields follow KCIDB v5.3 names and carry every KCIDB field, so a KCIDB
+document maps in and out without loss. Two deliberate differences,
+documented in ``docs/results.md``: ``Test.path`` keeps the producer's own
+test name (dotted hierarchy, any characters) rather than KCIDB's restricted
+alphabet, and facts KCIDB has no field for live in ``misc`` under the
+documented keys below (``MISC_*`` constants name them):
 
     misc["original_status"]  the producer's own status word ("TIMEOUT", "xfail" …)
-    misc["attempt"]          1-based attempt number when a producer reran a test
-    misc["waived"]           True for expected failures (TAP TODO, xfail, ExpectedFail)
-    misc["unexpected_pass"]  True when a test passed against a failing baseline
+    misc["attempt"]          1-based attempt number when the producer reran a test
+    misc["retried"]          True on an attempt a later attempt of the same report superseded
+    misc["flaky"]            True on a final passing attempt that followed failed ones
+    misc["occurrence"]       k (>= 2) on the k-th record with the same name in one
+                             report, when the producer does not say whether it is
+                             a rerun or a parametrised invocation (TestNG,
+                             repeated meson runs); the first record has none
+    misc["waived"]           True for expected failures (TAP TODO, xfail, EXPECTEDFAIL)
+    misc["unexpected_pass"]  True when a test passed although it was expected to fail
+    misc["properties"]       the producer's name/value properties of the test
+    misc["file"], ["line"]   where the test is defined, when the producer says
+    misc["returncode"], ["signal"]  the test program's exit (meson)
+    misc["synthetic"]        why a record that is not in the input was added
+                             ("missing", "bail_out", "missing_plan", "skip_all")
+
+:func:`verdict_status` reads these flags: it is the status a test contributes
+to a verdict (superseded attempts and waived failures contribute nothing, an
+unexpected pass counts as a failure because its expectation is stale).
 
 Merge-by-ID (resubmitting an object updates it, never duplicates it) is
 :func:`merge_fields`: per field, the later submission wins, and a field once
@@ -70,6 +88,21 @@ _PRIORITY = {
 }
 
 
+MISC_ORIGINAL_STATUS = "original_status"
+MISC_ATTEMPT = "attempt"
+MISC_RETRIED = "retried"
+MISC_FLAKY = "flaky"
+MISC_OCCURRENCE = "occurrence"
+MISC_WAIVED = "waived"
+MISC_UNEXPECTED_PASS = "unexpected_pass"
+MISC_PROPERTIES = "properties"
+MISC_FILE = "file"
+MISC_LINE = "line"
+MISC_RETURNCODE = "returncode"
+MISC_SIGNAL = "signal"
+MISC_SYNTHETIC = "synthetic"
+
+
 def rollup(statuses: Iterable[Status | None]) -> Status | None:
     """The status of a set: the highest-priority status present, else ``None``."""
     best: Status | None = None
@@ -77,6 +110,25 @@ def rollup(statuses: Iterable[Status | None]) -> Status | None:
         if s is not None and (best is None or s.priority > best.priority):
             best = s
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A named file by URL (KCIDB ``resource``: build inputs/outputs, patches)."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestNumber:
+    """A measurement a test produced (KCIDB ``number``), typically with status DONE."""
+
+    __test__ = False  # not a pytest test class
+
+    value: float
+    unit: str | None = None
+    prefix: str | None = None  # "metric" or "binary": how to scale for display
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +162,12 @@ class Checkout:
     comment: str | None = None
     valid: bool | None = None
     misc: Mapping[str, Any] | None = None
+    git_commit_tags: tuple[str, ...] | None = None
+    git_repository_branch_tip: bool | None = None
+    patchset_files: tuple[Resource, ...] | None = None
+    message_id: str | None = None
+    origin_builds_finish_time: str | None = None
+    origin_tests_finish_time: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +186,9 @@ class Build:
     log_excerpt: str | None = None
     comment: str | None = None
     misc: Mapping[str, Any] | None = None
+    config_url: str | None = None
+    input_files: tuple[Resource, ...] | None = None
+    output_files: tuple[Resource, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +207,29 @@ class Test:
     log_excerpt: str | None = None
     comment: str | None = None
     misc: Mapping[str, Any] | None = None
+    number: TestNumber | None = None
+    input_files: tuple[Resource, ...] | None = None
+    output_files: tuple[Resource, ...] | None = None
+
+
+def verdict_status(test: Test) -> Status | None:
+    """The status ``test`` contributes to a verdict (a build's or a pipeline's).
+
+    ``None`` (contributes nothing) for an attempt a later attempt superseded
+    (``misc.retried``) and for an expected failure (``misc.waived``); FAIL for
+    an unexpected pass (``misc.unexpected_pass``: the expectation is stale and
+    someone must update it, as meson and deqp-runner decide); otherwise the
+    test's own status.
+    """
+    misc = test.misc
+    if misc:
+        if misc.get(MISC_RETRIED):
+            return None
+        if misc.get(MISC_UNEXPECTED_PASS):
+            return Status.FAIL
+        if misc.get(MISC_WAIVED) and test.status is not None and test.status.is_failure:
+            return None
+    return test.status
 
 
 @dataclass(frozen=True, slots=True)

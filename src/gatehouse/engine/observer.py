@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from gatehouse.core.model import PlannedJob
-from gatehouse.core.ports import JobRecord, PipelineRecord
+from gatehouse.core.model import PlannedJob, PlannedPipeline
+from gatehouse.core.ports import JobOutcome, JobRecord, PipelineRecord
 
 
 class Observer(Protocol):
@@ -20,6 +20,20 @@ class Observer(Protocol):
     def job_finished(self, job: PlannedJob, record: JobRecord, note: str | None) -> None: ...
 
     def job_note(self, job: PlannedJob, note: str) -> None: ...
+
+    def pipeline_finished(self, record: PipelineRecord) -> None: ...
+
+
+class ResultsReporter(Protocol):
+    """Feeds a run into the results model (pipeline → checkout, job → build, reports → tests).
+
+    Called by the engine after each transition is persisted; failures to
+    report are the reporter's to handle (they must not stop the pipeline).
+    """
+
+    def pipeline_started(self, record: PipelineRecord, pipeline: PlannedPipeline) -> None: ...
+
+    def job_finished(self, record: JobRecord, job: PlannedJob, outcome: JobOutcome | None) -> None: ...
 
     def pipeline_finished(self, record: PipelineRecord) -> None: ...
 

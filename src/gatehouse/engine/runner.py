@@ -53,7 +53,7 @@ from gatehouse.core.progress import (
 )
 from gatehouse.core.selection import Selection
 from gatehouse.core.variables import expand_with
-from gatehouse.engine.observer import NullObserver, Observer
+from gatehouse.engine.observer import NullObserver, Observer, ResultsReporter
 from gatehouse.engine.resources import ResourceGroups
 from gatehouse.engine.settings import EngineSettings
 from gatehouse.settings import parse_duration
@@ -97,6 +97,7 @@ class PipelineRunner:
         observer: Observer | None = None,
         clock: Callable[[], float] = time.time,
         earlier_artifacts: ArtifactLookup | None = None,
+        reporter: ResultsReporter | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.options = options
@@ -107,6 +108,7 @@ class PipelineRunner:
         self.observer: Observer = observer or NullObserver()
         self.clock = clock
         self.earlier_artifacts = earlier_artifacts
+        self.reporter = reporter
         self.resources = ResourceGroups(data_dir / "locks")
         self._events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
         self._jobs: dict[str, _Job] = {}
@@ -161,6 +163,8 @@ class PipelineRunner:
             record.id, status=PipelineStatus.RUNNING, started_at=now
         )
         self.observer.pipeline_started(self.record, [j.planned for j in self._jobs.values()])
+        if self.reporter is not None:
+            self.reporter.pipeline_started(self.record, self.pipeline)
         pump = asyncio.create_task(self._pump())
         try:
             self._step()
@@ -182,6 +186,8 @@ class PipelineRunner:
         )
         self.record = self.store.update_pipeline(record.id, status=status, finished_at=self.clock())
         self.observer.pipeline_finished(self.record)
+        if self.reporter is not None:
+            self.reporter.pipeline_finished(self.record)
         return self.record
 
     # ------------------------------------------------------------------ loop
@@ -418,6 +424,8 @@ class PipelineRunner:
             note = note or "canceled"
         job.state = JobState(status, job.record.attempt, outcome.exit_code, reason, note)
         self.observer.job_finished(planned, job.record, note)
+        if self.reporter is not None:
+            self.reporter.job_finished(job.record, planned, outcome)
         if (
             status in (JobStatus.FAILED, JobStatus.WARNING)
             and not self._canceling

@@ -102,9 +102,7 @@ def plan(
                 if rule is None
                 else f"workflow:rules: the rule at {rule.loc} says when: never"
             )
-            return PlannedPipeline(
-                context, config.stages, (), {}, False, why, name, tuple(diags)
-            )
+            return PlannedPipeline(context, config.stages, (), {}, False, why, name, tuple(diags))
         workflow_vars = rule.variables
     global_layer = merge_layers(globals_, workflow_vars)
 

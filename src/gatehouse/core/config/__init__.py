@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from difflib import get_close_matches
 
-from gatehouse.core.config import keywords as kw
 from gatehouse.core.config.extends import resolve_extends, resolve_references
 from gatehouse.core.config.include import IncludeContext, load_tree
 from gatehouse.core.config.jobs import (
@@ -26,6 +25,7 @@ from gatehouse.core.config.jobs import (
 )
 from gatehouse.core.config.nodes import LocDict
 from gatehouse.core.config.validate import validate_jobs
+from gatehouse.core.config.values import parse_variables
 from gatehouse.core.model import JobSpec, PipelineConfig
 from gatehouse.core.ports import ProjectFiles
 from gatehouse.errors import Diagnostic, error, sort_diagnostics, warning
@@ -61,7 +61,7 @@ def load_config(
     tree, incomplete = resolve_extends(tree, diags, external_missing=external_missing)
     tree = resolve_references(tree, diags, external_missing=external_missing)
     stages = read_stages(tree, diags)
-    variables = kw.parse_variables(
+    variables = parse_variables(
         tree.get("variables"), tree.key_loc("variables"), "variables", diags
     )
     workflow = read_workflow(tree, diags)

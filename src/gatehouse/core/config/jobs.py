@@ -25,7 +25,18 @@ from difflib import get_close_matches
 from typing import Any
 
 from gatehouse.core.config import keywords as kw
+from gatehouse.core.config.conditions import parse_only_except, parse_rules
+from gatehouse.core.config.needs import parse_matrix, parse_needs
 from gatehouse.core.config.nodes import LocDict
+from gatehouse.core.config.values import (
+    key_loc,
+    parse_bool,
+    parse_commands,
+    parse_string_list,
+    parse_timeout,
+    parse_variables,
+    parse_when,
+)
 from gatehouse.core.model import DEFAULT_STAGES, JobSpec, ParallelIndex, Workflow
 from gatehouse.core.variables import Variable
 from gatehouse.errors import Diagnostic, Location, error, warning
@@ -125,7 +136,7 @@ def read_stages(root: LocDict, diags: list[Diagnostic]) -> tuple[str, ...]:
         stages: list[str] = list(DEFAULT_STAGES)
     else:
         loc = root.key_loc("stages" if "stages" in root else "types")
-        stages = list(kw.parse_string_list(raw, loc, "stages", diags, nested=True))
+        stages = list(parse_string_list(raw, loc, "stages", diags, nested=True))
         for reserved in (".pre", ".post"):
             if reserved in stages:
                 stages.remove(reserved)
@@ -152,11 +163,11 @@ def read_workflow(root: LocDict, diags: list[Diagnostic]) -> Workflow | None:
                 warning(
                     "unknown-keyword",
                     f"workflow: unknown key {k!r} (ignored)",
-                    kw.key_loc(raw, k, loc),
+                    key_loc(raw, k, loc),
                 )
             )
     rules = (
-        kw.parse_rules(raw["rules"], kw.key_loc(raw, "rules", loc), diags, workflow=True)
+        parse_rules(raw["rules"], key_loc(raw, "rules", loc), diags, workflow=True)
         if "rules" in raw
         else None
     )
@@ -184,7 +195,7 @@ def read_defaults(root: LocDict, diags: list[Diagnostic]) -> LocDict:
         diags.append(error("invalid-default", "default must be a mapping", loc))
         return defaults
     for key, value in raw.items():
-        where = kw.key_loc(raw, key, loc)
+        where = key_loc(raw, key, loc)
         if key not in DEFAULT_KEYS:
             diags.append(
                 warning(
@@ -241,7 +252,7 @@ def _inherit(
                 error(
                     "invalid-inherit",
                     f"inherit:{key} must be true, false or a list",
-                    kw.key_loc(raw, key, loc),
+                    key_loc(raw, key, loc),
                 )
             )
             result.append(True)
@@ -251,7 +262,7 @@ def _inherit(
                 warning(
                     "unknown-keyword",
                     f"inherit: unknown key {key!r} (ignored)",
-                    kw.key_loc(raw, key, loc),
+                    key_loc(raw, key, loc),
                 )
             )
     return result[0], result[1]
@@ -333,7 +344,7 @@ def build_job(
                 + ", ".join(stages),
             )
         )
-    script = kw.parse_commands(job.get("script"), at("script"), "script", diags)
+    script = parse_commands(job.get("script"), at("script"), "script", diags)
     trigger = kw.parse_trigger(job.get("trigger"), at("trigger"), diags)
     if not script and trigger is None and "run" not in job:
         if unresolved or external_missing:
@@ -356,11 +367,9 @@ def build_job(
                     hint="add script:, or start the name with '.' to make it a template",
                 )
             )
-    rules = (
-        kw.parse_rules(job["rules"], at("rules"), diags) if job.get("rules") is not None else None
-    )
-    only = kw.parse_only_except(job.get("only"), at("only"), "only", diags)
-    except_ = kw.parse_only_except(job.get("except"), at("except"), "except", diags)
+    rules = parse_rules(job["rules"], at("rules"), diags) if job.get("rules") is not None else None
+    only = parse_only_except(job.get("only"), at("only"), "only", diags)
+    except_ = parse_only_except(job.get("except"), at("except"), "except", diags)
     if rules is not None and (only is not None or except_ is not None):
         diags.append(
             error(
@@ -371,7 +380,7 @@ def build_job(
             )
         )
     when = (
-        kw.parse_when(
+        parse_when(
             job.get("when"),
             at("when"),
             "when",
@@ -386,9 +395,9 @@ def build_job(
             error("invalid-when", f"job {name!r}: when: delayed needs start_in", at("when"))
         )
     if start_in is not None:
-        kw.parse_timeout(start_in, at("start_in"), "start_in", diags)
+        parse_timeout(start_in, at("start_in"), "start_in", diags)
     needs = (
-        kw.parse_needs(job["needs"], at("needs"), diags)
+        parse_needs(job["needs"], at("needs"), diags)
         if "needs" in job and job["needs"] is not None
         else None
     )
@@ -404,7 +413,7 @@ def build_job(
                     at("dependencies"),
                 )
             )
-        dependencies = kw.parse_string_list(
+        dependencies = parse_string_list(
             job["dependencies"], at("dependencies"), "dependencies", diags
         )
     tags_raw = job.get("tags")
@@ -423,13 +432,13 @@ def build_job(
         loc=loc,
         stage=stage,
         script=script,
-        before_script=kw.parse_commands(
+        before_script=parse_commands(
             job.get("before_script"), at("before_script"), "before_script", diags
         ),
-        after_script=kw.parse_commands(
+        after_script=parse_commands(
             job.get("after_script"), at("after_script"), "after_script", diags
         ),
-        variables=kw.parse_variables(
+        variables=parse_variables(
             job.get("variables"), at("variables"), f"job {name!r} variables", diags
         ),
         inherit_variables=inherit_variables,
@@ -442,12 +451,12 @@ def build_job(
         needs=needs,
         dependencies=dependencies,
         retry=kw.parse_retry(job.get("retry"), at("retry"), diags),
-        timeout=kw.parse_timeout(job.get("timeout"), at("timeout"), "timeout", diags),
-        interruptible=kw.parse_bool(
+        timeout=parse_timeout(job.get("timeout"), at("timeout"), "timeout", diags),
+        interruptible=parse_bool(
             job.get("interruptible"), at("interruptible"), "interruptible", diags
         ),
         resource_group=str(resource_group) if resource_group is not None else None,
-        tags=kw.parse_string_list(tags_raw, at("tags"), "tags", diags)
+        tags=parse_string_list(tags_raw, at("tags"), "tags", diags)
         if not (isinstance(tags_raw, list) and any(isinstance(t, list) for t in tags_raw))
         else (),
         artifacts=kw.parse_artifacts(job.get("artifacts"), at("artifacts"), diags),
@@ -488,7 +497,7 @@ def expand_parallel(
             error("invalid-parallel", "parallel must be a number or a mapping with matrix:", loc)
         )
         return [spec]
-    rows = kw.parse_matrix(raw["matrix"], kw.key_loc(raw, "matrix", loc), diags)
+    rows = parse_matrix(raw["matrix"], key_loc(raw, "matrix", loc), diags)
     combinations: list[dict[str, str]] = []
     for row in rows:
         keys = list(row)

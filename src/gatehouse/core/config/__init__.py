@@ -59,7 +59,7 @@ def load_config(
     diags.extend(load_diags)
     external_missing = any(d.code == "unavailable-include" for d in diags)
     tree, incomplete = resolve_extends(tree, diags, external_missing=external_missing)
-    tree = resolve_references(tree, diags, external_missing=external_missing)
+    tree, broken = resolve_references(tree, diags, external_missing=external_missing)
     stages = read_stages(tree, diags)
     variables = parse_variables(
         tree.get("variables"), tree.key_loc("variables"), "variables", diags
@@ -98,6 +98,7 @@ def load_config(
             diags,
             unresolved=incomplete.get(key, ()),
             external_missing=external_missing,
+            broken_reference=key in broken,
         )
         for job in built:
             if job.name in jobs:

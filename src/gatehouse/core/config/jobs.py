@@ -292,6 +292,7 @@ def build_job(
     *,
     unresolved: tuple[str, ...] = (),
     external_missing: bool = False,
+    broken_reference: bool = False,
 ) -> list[JobSpec]:
     """Parse one job definition into one or more concrete jobs (parallel expansion).
 
@@ -358,7 +359,7 @@ def build_job(
                 )
             )
             unresolved = unresolved or ("script",)
-        else:
+        elif not broken_reference:  # a failed !reference is reported already
             diags.append(
                 error(
                     "missing-script",

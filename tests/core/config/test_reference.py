@@ -111,9 +111,9 @@ def test_null_or_false_target_counts_as_missing() -> None:
 
 def test_references_nest_ten_deep_not_eleven() -> None:
     def chain(depth: int) -> str:
-        lines = [f".r{i}: {{script: [!reference [.r{i + 1}, script]]}}" for i in range(depth)]
+        lines = [f".r{i}: {{script: !reference [.r{i + 1}, script]}}" for i in range(depth)]
         lines.append(f".r{depth}: {{script: [bottom]}}")
-        lines.append("job: {script: [!reference [.r0, script]]}")
+        lines.append("job: {script: !reference [.r0, script]}")
         return "\n".join(lines) + "\n"
 
     ok = load(chain(9))  # job -> .r0 -> … -> .r9: ten references in a row
@@ -132,6 +132,20 @@ def test_reference_into_unavailable_include_is_a_warning() -> None:
     )
     assert warnings(config.diagnostics) == ["unavailable-include", "unresolved-reference"]
     assert job(config, "job").script == ("local",)
+
+
+def test_nested_references_nest_lists_and_commands_allow_ten_levels() -> None:
+    def chain(depth: int) -> str:
+        lines = [f".r{i}: {{script: [!reference [.r{i + 1}, script]]}}" for i in range(depth)]
+        lines.append(f".r{depth}: {{script: [bottom]}}")
+        lines.append("job: {script: !reference [.r0, script]}")
+        return "\n".join(lines) + "\n"
+
+    ok = load(chain(9))  # a list nested ten deep: flattened
+    assert ok.ok, ok.diagnostics
+    assert job(ok, "job").script == ("bottom",)
+    # one more: eleven levels of lists (and eleven references in a row)
+    assert errors(load(chain(10)).diagnostics) == ["reference-too-deep", "invalid-script"]
 
 
 def test_reference_items_must_be_strings() -> None:

@@ -26,6 +26,8 @@ from gatehouse.errors import Diagnostic, error, warning
 
 MAX_EXTENDS_DEPTH = 11
 MAX_REFERENCE_DEPTH = 10
+# What a !reference into an unavailable include resolves to: the item or key is left out.
+_UNAVAILABLE: Any = object()
 
 
 def _suggest(name: str, candidates: list[str]) -> str | None:
@@ -209,12 +211,16 @@ def resolve_references(
         if isinstance(value, LocDict):
             out = LocDict(value.loc)
             for k, v in value.items():
-                out.set(k, resolve_value(v, chain), value.key_loc(k))
+                resolved = resolve_value(v, chain)
+                if resolved is not _UNAVAILABLE:
+                    out.set(k, resolved, value.key_loc(k))
             return out
         if isinstance(value, LocList):
             lst = LocList(value.loc)
             for i, v in enumerate(value):
-                lst.add(resolve_value(v, chain), value.item_loc(i))
+                resolved = resolve_value(v, chain)
+                if resolved is not _UNAVAILABLE:
+                    lst.add(resolved, value.item_loc(i))
             return lst
         return value
 
@@ -256,7 +262,7 @@ def resolve_references(
                     hint="mirror the include with --include-dir DIR to load it",
                 )
             )
-            return None
+            return _UNAVAILABLE
         if not found:
             top = [k for k in config if isinstance(k, str)]
             diagnostics.append(
@@ -273,7 +279,9 @@ def resolve_references(
     out = LocDict(config.loc)
     for key, value in config.items():
         before = len(diagnostics)
-        out.set(key, resolve_value(value, ()), config.key_loc(key))
+        resolved = resolve_value(value, ())
+        if resolved is not _UNAVAILABLE:
+            out.set(key, resolved, config.key_loc(key))
         if len(diagnostics) > before and isinstance(key, str):
             failed.add(key)
     return out, failed

@@ -19,7 +19,8 @@ keywords, hidden templates (names starting with ``.``) and jobs. This module:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from difflib import get_close_matches
 from typing import Any
@@ -37,7 +38,7 @@ from gatehouse.core.config.values import (
     parse_variables,
     parse_when,
 )
-from gatehouse.core.model import DEFAULT_STAGES, JobSpec, ParallelIndex, Workflow
+from gatehouse.core.model import DEFAULT_STAGES, JobSpec, Need, ParallelIndex, Workflow
 from gatehouse.core.variables import Variable
 from gatehouse.errors import Diagnostic, Location, error, warning
 
@@ -208,10 +209,11 @@ def read_defaults(root: LocDict, diags: list[Diagnostic]) -> LocDict:
             continue
         if key in defaults:
             diags.append(
-                warning(
+                error(
                     "conflicting-default",
-                    f"both default:{key} and the top-level {key} are set; default:{key} wins",
+                    f"{key} is defined in top-level and `default:` entry",
                     where,
+                    hint=f"keep one: move the top-level {key} into default:",
                 )
             )
         if key == "timeout":
@@ -274,7 +276,7 @@ def _apply_defaults(job: LocDict, defaults: LocDict, inherit: bool | tuple[str, 
     out = LocDict(job.loc, job.items())
     out.key_locs = dict(job.key_locs)
     for key, value in defaults.items():
-        if key in job:
+        if job.get(key) is not None:  # a null value does not opt out, as in GitLab
             continue
         if isinstance(inherit, tuple) and key not in inherit:
             continue
@@ -347,7 +349,7 @@ def build_job(
         )
     script = parse_commands(job.get("script"), at("script"), "script", diags)
     trigger = kw.parse_trigger(job.get("trigger"), at("trigger"), diags)
-    if not script and trigger is None and "run" not in job:
+    if not script and job.get("trigger") is None and "run" not in job:
         if unresolved or external_missing:
             diags.append(
                 warning(
@@ -391,7 +393,16 @@ def build_job(
         or "on_success"
     )
     start_in = job.get("start_in")
-    if when == "delayed" and not start_in:
+    if rules is not None and start_in is not None:
+        diags.append(
+            error(
+                "start-in-with-rules",
+                f"job {name!r}: start_in may not be used with rules",
+                at("start_in"),
+                hint="move start_in (and when: delayed) into the rule",
+            )
+        )
+    elif when == "delayed" and not start_in and rules is None:
         diags.append(
             error("invalid-when", f"job {name!r}: when: delayed needs start_in", at("when"))
         )
@@ -473,10 +484,73 @@ def build_job(
     return expand_parallel(spec, job.get("parallel"), at("parallel"), diags)
 
 
+def matrix_job_name(base: str, values: Iterable[str]) -> str:
+    """GitLab's name for a matrix instance: the values only, in key order, verbatim."""
+    return f"{base}: [{', '.join(values)}]"
+
+
+def matrix_combinations(rows: Iterable[Mapping[str, tuple[str, ...]]]) -> list[dict[str, str]]:
+    """Each row's cartesian product, rows in order (duplicates kept, as GitLab counts them)."""
+    combinations: list[dict[str, str]] = []
+    for row in rows:
+        keys = list(row)
+        for values in itertools.product(*(row[k] for k in keys)):
+            combinations.append(dict(zip(keys, values, strict=True)))
+    return combinations
+
+
+_MATRIX_BLOCK = re.compile(r"\$\[\[\s*matrix\.([A-Za-z0-9_]+)\s*\]\]")
+
+
+def _interpolate_matrix(
+    needs: tuple[Need, ...] | None,
+    combo: Mapping[str, str],
+    job_name: str,
+    diags: list[Diagnostic],
+) -> tuple[Need, ...] | None:
+    """``$[[ matrix.NAME ]]`` in ``needs`` (job names and matrix values): 1:1 matrix mapping."""
+    if not needs:
+        return needs
+
+    def sub(text: str, loc: Location | None) -> str:
+        def one(m: re.Match[str]) -> str:
+            if m.group(1) in combo:
+                return combo[m.group(1)]
+            diags.append(
+                error(
+                    "invalid-interpolation",
+                    f"job {job_name!r}: $[[ matrix.{m.group(1)} ]] is not a matrix variable "
+                    "of this job",
+                    loc,
+                    hint="matrix variables: " + ", ".join(combo),
+                )
+            )
+            return m.group(0)
+
+        return _MATRIX_BLOCK.sub(one, text) if "$[[" in text else text
+
+    out = []
+    for need in needs:
+        matrix = need.matrix
+        if matrix is not None:
+            matrix = tuple(
+                {k: tuple(sub(v, need.loc) for v in vs) for k, vs in row.items()} for row in matrix
+            )
+        out.append(replace(need, job=sub(need.job, need.loc), matrix=matrix))
+    return tuple(out)
+
+
 def expand_parallel(
     spec: JobSpec, raw: Any, loc: Location | None, diags: list[Diagnostic]
 ) -> list[JobSpec]:
-    """``parallel: N`` → ``name 1/N`` …; ``parallel: matrix`` → ``name: [v1, v2]`` …"""
+    """``parallel: N`` → ``name 1/N`` …; ``parallel: matrix`` → ``name: [v1, v2]`` …
+
+    Matrix instances get the matrix values as job variables (over the job's
+    own same-named variables), and ``$[[ matrix.NAME ]]`` in their ``needs``
+    is replaced by their own value, so two matrices can be paired 1:1.
+    Identical value tuples from different rows give the same name: the later
+    instance wins, as in GitLab, and the duplicate is reported.
+    """
     if raw is None:
         return [spec]
     if isinstance(raw, int) and not isinstance(raw, bool):
@@ -499,16 +573,13 @@ def expand_parallel(
         )
         return [spec]
     rows = parse_matrix(raw["matrix"], key_loc(raw, "matrix", loc), diags)
-    combinations: list[dict[str, str]] = []
-    for row in rows:
-        keys = list(row)
-        for values in itertools.product(*(row[k] for k in keys)):
-            combinations.append(dict(zip(keys, values, strict=True)))
+    combinations = matrix_combinations(rows)
     if len(combinations) > MAX_PARALLEL:
         diags.append(
             error(
                 "invalid-parallel",
-                f"parallel:matrix of job {spec.name!r} makes {len(combinations)} jobs; GitLab allows at most {MAX_PARALLEL}",
+                f"parallel:matrix of job {spec.name!r} makes {len(combinations)} jobs; "
+                f"GitLab allows at most {MAX_PARALLEL}",
                 loc,
             )
         )
@@ -516,7 +587,7 @@ def expand_parallel(
     total = len(combinations)
     jobs: dict[str, JobSpec] = {}
     for i, combo in enumerate(combinations, start=1):
-        name = f"{spec.name}: [{', '.join(combo.values())}]"
+        name = matrix_job_name(spec.name, combo.values())
         if name in jobs:
             diags.append(
                 warning(
@@ -527,10 +598,17 @@ def expand_parallel(
             )
         matrix_vars = tuple(Variable(k, v, loc=loc) for k, v in combo.items())
         own = tuple(v for v in spec.variables if v.name not in combo)
+        rules = spec.rules
+        if rules is not None and any(r.needs for r in rules):
+            rules = tuple(
+                replace(r, needs=_interpolate_matrix(r.needs, combo, name, diags)) for r in rules
+            )
         jobs[name] = replace(
             spec,
             name=name,
             variables=own + matrix_vars,
+            needs=_interpolate_matrix(spec.needs, combo, name, diags),
+            rules=rules,
             parallel=ParallelIndex(i, total, combo),
         )
     return list(jobs.values())

@@ -96,9 +96,11 @@ def _matrix_row(
             error("invalid-matrix", "a matrix entry must be a mapping of variables to values", loc)
         )
         return {}
+    if not row:
+        diags.append(error("invalid-matrix", "a matrix entry needs at least one variable", loc))
     out: dict[str, tuple[str, ...]] = {}
     for k, v in row.items():
-        values = v if isinstance(v, list) else [v]
+        values = v if isinstance(v, list) else [] if v is None else [v]
         out[str(k)] = tuple(str(x) for x in values)
     return out
 

@@ -7,7 +7,8 @@ What can be known from the files alone is checked at load time, so that
   same or an earlier stage, and ``needs:parallel:matrix`` names existing
   matrix instances;
 - ``needs`` has no cycle;
-- every ``dependencies`` entry names a job of an earlier stage.
+- every ``dependencies`` entry names a job of an earlier stage;
+- job names (matrix names included) are at most 255 characters.
 
 Whether a needed job is *in the pipeline* depends on rules and is checked by
 the planner for each pipeline.
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from gatehouse.core.config.jobs import matrix_combinations, matrix_job_name
 from gatehouse.core.model import JobSpec, Need
 from gatehouse.errors import Diagnostic, error
+
+MAX_JOB_NAME = 255
 
 
 def index_jobs(jobs: Sequence[JobSpec]) -> dict[str, list[JobSpec]]:
@@ -32,15 +36,19 @@ def index_jobs(jobs: Sequence[JobSpec]) -> dict[str, list[JobSpec]]:
 
 
 def need_targets(need: Need, index: Mapping[str, Sequence[JobSpec]]) -> list[JobSpec]:
-    """The concrete jobs a ``needs`` entry denotes (all instances, or the matrix subset)."""
-    candidates = list(index.get(need.job, ()))
+    """The concrete jobs a ``needs`` entry denotes.
+
+    A name denotes that job, or every instance of a parallel job. With
+    ``parallel: matrix`` GitLab builds instance names from the given values
+    in the order they are written (``build: [linux, amd64]``) and needs
+    exactly those, so the identifiers must be listed in the matrix's order.
+    """
     if need.matrix is None:
-        return candidates
+        return list(index.get(need.job, ()))
     selected: list[JobSpec] = []
-    for row in need.matrix:
-        for job in candidates:
-            values = job.parallel.matrix if job.parallel else None
-            if values and job not in selected and all(values.get(k) in row[k] for k in row):
+    for combo in matrix_combinations(need.matrix):
+        for job in index.get(matrix_job_name(need.job, combo.values()), ()):
+            if job not in selected:
                 selected.append(job)
     return selected
 
@@ -50,6 +58,16 @@ def validate_jobs(jobs: Sequence[JobSpec], stages: Sequence[str], diags: list[Di
     stage_pos = {s: i for i, s in enumerate(stages)}
     graph: dict[str, list[str]] = {}
     for job in jobs:
+        if len(job.name) > MAX_JOB_NAME:
+            diags.append(
+                error(
+                    "job-name-too-long",
+                    f"job name {job.name[:40]!r}… is {len(job.name)} characters long; "
+                    f"GitLab allows {MAX_JOB_NAME}",
+                    job.loc,
+                    hint="shorten the name or the matrix values that make it up",
+                )
+            )
         edges: list[str] = []
         for need in job.needs or ():
             if need.project is not None or need.pipeline is not None:

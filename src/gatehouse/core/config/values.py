@@ -54,25 +54,59 @@ def item_loc(seq: Any, index: int, default: Location | None) -> Location | None:
     return default
 
 
-def flatten(value: Any, loc: Location | None) -> list[tuple[Any, Location | None]]:
-    """Flatten nested lists (any depth), dropping ``null`` items, keeping each item's location."""
+MAX_NESTING = 10  # GitLab: commands and stages nest at most 10 levels
+
+
+def flatten(
+    value: Any, loc: Location | None, *, keep_nulls: bool = False
+) -> list[tuple[Any, Location | None]]:
+    """Flatten nested lists (any depth), keeping each item's location.
+
+    ``null`` items are dropped, as GitLab drops them in ``needs`` and
+    ``rules``; with ``keep_nulls`` they are kept so the caller can refuse them
+    (a ``null`` command is an error in GitLab).
+    """
     out: list[tuple[Any, Location | None]] = []
 
     def walk(v: Any, where: Location | None) -> None:
         if isinstance(v, list):
             for i, item in enumerate(v):
                 walk(item, item_loc(v, i, where))
-        elif v is not None:
+        elif v is not None or keep_nulls:
             out.append((v, where))
 
     walk(value, loc)
     return out
 
 
+def nesting(value: Any) -> int:
+    """How deep lists nest in ``value`` (a plain list is 1)."""
+    if not isinstance(value, list):
+        return 0
+    return 1 + max((nesting(v) for v in value), default=0)
+
+
+def _not_a_string(what: str, item: Any, where: Location | None, code: str) -> Diagnostic:
+    if item is None:
+        hint = "remove the empty item"
+    elif isinstance(item, bool | int | float):
+        written = getattr(item, "written", None) or (
+            str(item).lower() if isinstance(item, bool) else str(item)
+        )
+        hint = f'quote it: "{written}"'
+    else:
+        hint = None
+    return error(code, f"{what} items must be strings, not a {type_name(item)}", where, hint=hint)
+
+
 def parse_commands(
     value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
 ) -> tuple[str, ...]:
-    """``script`` and friends: a string or a (nested) list of strings."""
+    """``script`` and friends: a string or a list of strings nested at most 10 levels.
+
+    As in GitLab, nested lists are flattened and every item must be a string:
+    a number or a ``null`` item is an error.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
@@ -86,34 +120,32 @@ def parse_commands(
             )
         )
         return ()
+    if nesting(value) > MAX_NESTING:
+        diags.append(
+            error(
+                "invalid-script",
+                f"{what} nests lists more than {MAX_NESTING} levels deep",
+                loc,
+                hint="GitLab flattens at most 10 levels of nested lists (from !reference)",
+            )
+        )
     commands = []
-    for item, where in flatten(value, loc):
+    for item, where in flatten(value, loc, keep_nulls=True):
         if isinstance(item, str):
             commands.append(item)
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            diags.append(
-                warning(
-                    "coerced-value",
-                    f"{what}: number {item!r} used as the command {str(item)!r}",
-                    where,
-                )
-            )
-            commands.append(str(item))
         else:
-            diags.append(
-                error(
-                    "invalid-script",
-                    f"{what} items must be strings, not a {type_name(item)}",
-                    where,
-                )
-            )
+            diags.append(_not_a_string(what, item, where, "invalid-script"))
     return tuple(commands)
 
 
 def parse_string_list(
     value: Any, loc: Location | None, what: str, diags: list[Diagnostic], *, nested: bool = False
 ) -> tuple[str, ...]:
-    """A string or list of strings; ``nested`` allows (and flattens) nested lists."""
+    """A string or a list of strings; ``nested`` allows (and flattens) nested lists.
+
+    Items must be strings, as GitLab requires: a number or ``null`` item is an
+    error with a hint to quote it.
+    """
     if value is None:
         return ()
     if isinstance(value, str):
@@ -125,23 +157,21 @@ def parse_string_list(
             )
         )
         return ()
+    if nested and nesting(value) > MAX_NESTING:
+        diags.append(
+            error("invalid-value", f"{what} nests lists more than {MAX_NESTING} levels deep", loc)
+        )
     out = []
     items = (
-        flatten(value, loc)
+        flatten(value, loc, keep_nulls=True)
         if nested
         else [(v, item_loc(value, i, loc)) for i, v in enumerate(value)]
     )
     for item, where in items:
-        if item is None:
+        if not isinstance(item, str):
+            diags.append(_not_a_string(what, item, where, "invalid-value"))
             continue
-        if isinstance(item, bool) or not isinstance(item, str | int | float):
-            diags.append(
-                error(
-                    "invalid-value", f"{what} items must be strings, not a {type_name(item)}", where
-                )
-            )
-            continue
-        out.append(str(item))
+        out.append(item)
     return tuple(out)
 
 

@@ -24,7 +24,7 @@ from gatehouse.core.config.jobs import (
     read_workflow,
 )
 from gatehouse.core.config.nodes import LocDict
-from gatehouse.core.config.validate import validate_jobs
+from gatehouse.core.config.validate import validate_jobs, warn_duplicate_pipelines
 from gatehouse.core.config.values import parse_variables
 from gatehouse.core.model import JobSpec, PipelineConfig
 from gatehouse.core.ports import ProjectFiles
@@ -120,6 +120,7 @@ def load_config(
             )
         )
     validate_jobs(list(jobs.values()), stages, diags)
+    warn_duplicate_pipelines(list(jobs.values()), workflow, diags)
     return PipelineConfig(
         stages=stages,
         variables=variables,

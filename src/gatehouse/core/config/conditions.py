@@ -40,6 +40,7 @@ RULE_KEYS = (
 )
 
 
+MAX_PATTERNS = 50  # rules:changes and rules:exists
 WORKFLOW_RULE_KEYS = ("if", "changes", "exists", "when", "variables", "auto_cancel")
 
 
@@ -131,12 +132,6 @@ def parse_rules(
                             hint="a rule may have: " + ", ".join(allowed),
                         )
                     )
-        if not any(k in item for k in ("if", "changes", "exists", "when")):
-            diags.append(
-                error(
-                    "invalid-rule", "a rule needs at least one of if, changes, exists, when", where
-                )
-            )
         cond = (
             parse_expression(item["if"], key_loc(item, "if", where), f"{where_name}:if", diags)
             if "if" in item
@@ -175,6 +170,26 @@ def parse_rules(
         start_in = item.get("start_in")
         if when == "delayed" and not start_in:
             diags.append(error("invalid-rule", "a rule with when: delayed needs start_in", where))
+        elif start_in is not None and when != "delayed" and not workflow:
+            diags.append(
+                error(
+                    "invalid-rule",
+                    "start_in is only allowed in a rule with when: delayed",
+                    key_loc(item, "start_in", where),
+                )
+            )
+        for what, patterns in (
+            ("changes", changes.paths if changes else ()),
+            ("exists", exists or ()),
+        ):
+            if len(patterns) > MAX_PATTERNS:
+                diags.append(
+                    error(
+                        "invalid-rule",
+                        f"rules:{what} has {len(patterns)} patterns; GitLab allows {MAX_PATTERNS}",
+                        key_loc(item, what, where),
+                    )
+                )
         rules.append(
             Rule(
                 if_=cond,
@@ -237,7 +252,8 @@ def parse_only_except(
         diags.append(
             warning(
                 "ignored-keyword",
-                f"{what}:kubernetes is ignored (there is no Kubernetes integration locally)",
+                f"{what}:kubernetes: gatehouse has no Kubernetes integration, so "
+                f"`kubernetes: active` never holds (the condition is false)",
                 key_loc(value, "kubernetes", loc),
             )
         )

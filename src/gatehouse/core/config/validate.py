@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gatehouse.core.config.jobs import matrix_combinations, matrix_job_name
-from gatehouse.core.model import JobSpec, Need
-from gatehouse.errors import Diagnostic, error
+from gatehouse.core.model import JobSpec, Need, Rule, Workflow
+from gatehouse.errors import Diagnostic, error, warning
 
 MAX_JOB_NAME = 255
 
@@ -165,3 +165,46 @@ def find_cycles(graph: Mapping[str, Sequence[str]]) -> list[list[str]]:
         if colour[node] == _WHITE:
             visit(node)
     return cycles
+
+
+def _bare_when(rule: Rule) -> bool:
+    """A rule that is only ``when: <not never>``: it matches every pipeline."""
+    return (
+        rule.when not in (None, "never")
+        and rule.if_ is None
+        and rule.changes is None
+        and rule.exists is None
+        and rule.allow_failure is None
+        and not rule.variables
+        and rule.needs is None
+        and rule.interruptible is None
+        and rule.start_in is None
+    )
+
+
+def warn_duplicate_pipelines(
+    jobs: Sequence[JobSpec], workflow: Workflow | None, diags: list[Diagnostic]
+) -> None:
+    """GitLab's pipeline warning: a catch-all last rule without ``workflow:rules``.
+
+    Such a job is added to a branch pipeline *and* to the merge-request
+    pipeline of the same push, so one push runs two pipelines.
+    """
+    if workflow is not None and workflow.rules is not None:
+        return
+    seen: set[str] = set()
+    for job in jobs:
+        if job.base_name in seen or not job.rules:
+            continue
+        seen.add(job.base_name)
+        last = job.rules[-1]
+        if _bare_when(last):
+            diags.append(
+                warning(
+                    "multiple-pipelines",
+                    f"job {job.base_name!r} may allow multiple pipelines to run for a single "
+                    "action due to `rules:when` clause with no `workflow:rules`",
+                    last.loc or job.loc,
+                    hint="add workflow:rules that choose between branch and merge-request pipelines",
+                )
+            )

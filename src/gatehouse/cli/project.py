@@ -145,6 +145,7 @@ def open_project(args: argparse.Namespace, *, evaluate_rules: bool = True) -> Pr
         changed_files=changed,
         variables=variables,
         merge_request=merge_request,
+        config_path=args.file,
     )
     project_files = WorkingTreeFiles(root)
     mirror = DirectoryFiles(args.include_dir) if getattr(args, "include_dir", None) else None

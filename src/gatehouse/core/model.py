@@ -263,6 +263,7 @@ class MergeRequest:
     target_branch_sha: str | None = None
     diff_base_sha: str | None = None
     labels: tuple[str, ...] = ()
+    event_type: str = "detached"  # detached | merged_result | merge_train
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +288,7 @@ class PipelineContext:
     merge_request: MergeRequest | None = None
     pipeline_id: int = 0
     pipeline_iid: int = 0
+    config_path: str = ".gitlab-ci.yml"
 
     @property
     def project_path(self) -> str:

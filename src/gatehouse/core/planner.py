@@ -164,6 +164,8 @@ def plan(
         if decision.included:
             decided.append((job, decision))
 
+    # A job in an unknown stage is a load error already; it cannot be placed.
+    decided = [(job, d) for job, d in decided if job.stage in config.stages]
     present = [job for job, _ in decided]
     index = index_jobs(present)
     all_index = index_jobs(config.jobs)

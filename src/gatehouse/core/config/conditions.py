@@ -241,10 +241,20 @@ def parse_only_except(
                 error("invalid-only-except", f"{what}: unknown key {k!r}", key_loc(value, k, loc))
             )
     expressions = []
-    for i, raw in enumerate(value.get("variables") or []):
-        expr = parse_expression(
-            raw, item_loc(value.get("variables"), i, loc), f"{what}:variables", diags
+    raw_vars = value.get("variables")
+    if isinstance(raw_vars, str):
+        raw_vars = [raw_vars]
+    if raw_vars is not None and not isinstance(raw_vars, list):
+        diags.append(
+            error(
+                "invalid-only-except",
+                f"{what}:variables must be a list of expressions",
+                key_loc(value, "variables", loc),
+            )
         )
+        raw_vars = None
+    for i, raw in enumerate(raw_vars or []):
+        expr = parse_expression(raw, item_loc(raw_vars, i, loc), f"{what}:variables", diags)
         if expr is not None:
             expressions.append(expr)
     kubernetes = value.get("kubernetes")

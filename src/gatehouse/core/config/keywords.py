@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from gatehouse.core.config.values import (
+    duration,
     flatten,
     item_loc,
     key_loc,
@@ -35,7 +36,6 @@ from gatehouse.core.model import (
     Trigger,
 )
 from gatehouse.errors import Diagnostic, Location, error, warning
-from gatehouse.settings import parse_duration
 
 RETRY_WHEN = (
     "always",
@@ -187,7 +187,7 @@ def parse_artifacts(value: Any, loc: Location | None, diags: list[Diagnostic]) -
     expire_seconds = None
     if expire_in is not None and str(expire_in).strip().lower() != "never":
         try:
-            expire_seconds = parse_duration(expire_in)
+            expire_seconds = duration(expire_in)
         except ValueError as exc:
             diags.append(
                 error(

@@ -320,13 +320,20 @@ def parse_when(
     return str(value)
 
 
+def duration(value: Any) -> float:
+    """A human duration (``3h 30m``) or a number of seconds; ``ValueError`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"not a duration: {type_name(value)} {value!r}")
+    return parse_duration(value)
+
+
 def parse_timeout(
     value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
 ) -> float | None:
     if value is None:
         return None
     try:
-        seconds = parse_duration(value)
+        seconds = duration(value)
     except ValueError as exc:
         diags.append(
             error(

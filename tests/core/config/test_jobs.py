@@ -521,3 +521,93 @@ def test_environment_and_trigger() -> None:
     assert job(config, "downstream").trigger.branch == "main"
     bad = load("a: {script: [x], environment: {url: x}}\nb: {trigger: 42}\n")
     assert errors(bad.diagnostics) == ["invalid-environment", "invalid-trigger"]
+
+
+# ---------------------------------------------------------------- variables and rules:if at load time
+
+
+def test_variables_long_form_null_values_and_names() -> None:
+    config = load(
+        """
+        variables:
+          EMPTY_GLOBAL:
+          DEPLOY_TO:
+            value: staging
+            description: Where to deploy
+            options: [staging, production]
+          RAW: {value: "$HOME", expand: false}
+          "bad name": x
+        job:
+          script: [x]
+          variables:
+            EMPTY_JOB: null
+        """
+    )
+    assert config.ok
+    values = {v.name: (v.value, v.expand) for v in config.variables}
+    assert values == {
+        "EMPTY_GLOBAL": ("", True),
+        "DEPLOY_TO": ("staging", True),
+        "RAW": ("$HOME", False),
+        "bad name": ("x", True),
+    }
+    assert config.variables[1].description == "Where to deploy"
+    assert config.variables[1].options == ("staging", "production")
+    assert [v.value for v in job(config, "job").variables] == [""]
+    assert warnings(config.diagnostics) == [
+        "null-variable",
+        "invalid-variable-name",
+        "null-variable",
+    ]
+
+
+def test_variable_errors() -> None:
+    config = load(
+        """
+        variables:
+          CHOICE: {value: other, options: [a, b]}
+          EXPAND: {value: x, expand: sometimes}
+          LIST: [a, b]
+        job: {script: [x], variables: [A=b]}
+        """
+    )
+    assert errors(config.diagnostics) == ["invalid-variables"] * 4
+
+
+def test_curly_braces_in_rules_if_are_rejected_with_a_hint() -> None:
+    config = load('job:\n  script: [x]\n  rules:\n    - if: ${CI_COMMIT_BRANCH} == "main"\n')
+    problem = only(config.diagnostics, "invalid-rule-if")
+    assert problem.hint == "rules:if takes $NAME, not ${NAME} (GitLab rejects the braces too)"
+    assert problem.location is not None
+    assert problem.location.line == 4
+    # the broken rule is dropped, the job keeps its other rules (none here)
+    assert job(config, "job").rules == ()
+
+
+def test_workflow_rules_allow_only_always_and_never() -> None:
+    config = load(
+        """
+        workflow:
+          name: $CI_COMMIT_TITLE
+          rules:
+            - if: $A
+              when: manual
+            - if: $B
+              start_in: 1m
+            - when: always
+              auto_cancel: {on_new_commit: interruptible}
+        job: {script: [x]}
+        """
+    )
+    assert errors(config.diagnostics) == ["invalid-when"]
+    assert warnings(config.diagnostics) == ["ignored-keyword"]
+    assert config.workflow is not None
+    assert config.workflow.name == "$CI_COMMIT_TITLE"
+    assert config.workflow.rules is not None
+    assert dict(config.workflow.rules[-1].auto_cancel or {}) == {"on_new_commit": "interruptible"}
+
+
+def test_unknown_rule_keys_are_errors() -> None:
+    config = load("job:\n  script: [x]\n  rules:\n    - if: $A\n      unless: $B\n")
+    problem = only(config.diagnostics, "invalid-rule")
+    assert "'unless'" in problem.message

@@ -110,6 +110,7 @@ def plan(
     diags: list[Diagnostic] = []
     predefined = pipeline_variables(context)
     pipeline_vars = plain(context.variables)
+    predefined_vars = plain(predefined)  # built once: every job starts from them
     globals_ = list(config.variables)
     facts = RuleFacts(
         context,
@@ -233,7 +234,8 @@ def plan(
                 sources = [j.name for j in earlier]
         # 5. variables
         layers = merge_layers(
-            plain({**predefined, **job_variables(job, decision.when)}),
+            predefined_vars,
+            plain(job_variables(job, decision.when)),
             _inherited_globals(job, list(global_layer.values())),
             job.variables,
             decision.variables,
@@ -264,7 +266,7 @@ def plan(
 
     planned.sort(key=lambda j: j.stage_index)
     pipeline_env = _expand(
-        merge_layers(plain(predefined), global_layer.values(), pipeline_vars), None, diags
+        merge_layers(predefined_vars, global_layer.values(), pipeline_vars), None, diags
     )
     created = True
     reason: str | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
 from gatehouse.core.config.extends import resolve_extends, resolve_references
 from gatehouse.core.config.include import IncludeContext, load_tree
@@ -27,8 +28,10 @@ from gatehouse.core.config.nodes import LocDict
 from gatehouse.core.config.validate import validate_jobs, warn_duplicate_pipelines
 from gatehouse.core.config.values import parse_variables
 from gatehouse.core.model import JobSpec, PipelineConfig
-from gatehouse.core.ports import ProjectFiles
 from gatehouse.errors import Diagnostic, error, sort_diagnostics, warning
+
+if TYPE_CHECKING:  # the ports module is heavy and only needed for typing
+    from gatehouse.core.ports import ProjectFiles
 
 __all__ = ["IncludeContext", "MemoryFiles", "load_config"]
 

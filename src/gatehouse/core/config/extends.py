@@ -206,19 +206,33 @@ def resolve_references(
         return True, node
 
     def resolve_value(value: Any, chain: tuple[Reference, ...]) -> Any:
+        """The value with its references replaced; unchanged containers are returned as is.
+
+        Most of a configuration holds no reference, so containers are only
+        rebuilt on the path to one (loaded values are never mutated).
+        """
         if isinstance(value, Reference):
             return resolve_ref(value, chain)
         if isinstance(value, LocDict):
-            out = LocDict(value.loc)
+            changed: dict[Any, Any] = {}
             for k, v in value.items():
                 resolved = resolve_value(v, chain)
+                if resolved is not v:
+                    changed[k] = resolved
+            if not changed:
+                return value
+            out = LocDict(value.loc)
+            for k, v in value.items():
+                resolved = changed.get(k, v)
                 if resolved is not _UNAVAILABLE:
                     out.set(k, resolved, value.key_loc(k))
             return out
         if isinstance(value, LocList):
+            items = [resolve_value(v, chain) for v in value]
+            if all(new is old for new, old in zip(items, value, strict=True)):
+                return value
             lst = LocList(value.loc)
-            for i, v in enumerate(value):
-                resolved = resolve_value(v, chain)
+            for i, resolved in enumerate(items):
                 if resolved is not _UNAVAILABLE:
                     lst.add(resolved, value.item_loc(i))
             return lst

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatehouse.core.config.inputs import interpolate, resolve_inputs
 from gatehouse.core.config.merge import deep_merge
@@ -39,9 +39,11 @@ from gatehouse.core.config.nodes import LocDict, LocList
 from gatehouse.core.config.yamlfile import parse_yaml
 from gatehouse.core.expressions import ExpressionError, parse
 from gatehouse.core.globs import any_match, include_wildcard_filter
-from gatehouse.core.ports import ProjectFiles
 from gatehouse.core.variables import expand_once
 from gatehouse.errors import Diagnostic, Location, error, warning
+
+if TYPE_CHECKING:
+    from gatehouse.core.ports import ProjectFiles
 
 MAX_INCLUDES = 150
 INCLUDE_TYPES = ("local", "project", "remote", "template", "component")

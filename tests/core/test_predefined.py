@@ -80,6 +80,8 @@ def test_merge_request_variables() -> None:
     assert v["CI_MERGE_REQUEST_TARGET_BRANCH_NAME"] == "main"
     assert v["CI_MERGE_REQUEST_LABELS"] == "a,b"
     assert v["CI_MERGE_REQUEST_EVENT_TYPE"] == "detached"
+    assert v["CI_MERGE_REQUEST_SOURCE_PROJECT_URL"] == "https://gitlab.example.com/local/project"
+    assert v["CI_MERGE_REQUEST_PROJECT_ID"] == v["CI_PROJECT_ID"] == "1"
     # merge-request details given for another event are ignored
     other = pipeline_variables(PipelineContext(ref="topic", merge_request=ctx.merge_request))
     assert "CI_MERGE_REQUEST_IID" not in other

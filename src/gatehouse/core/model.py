@@ -282,6 +282,7 @@ class PipelineContext:
     project_dir: str = "."
     project_name: str = "project"
     project_namespace: str = "local"
+    project_id: int = 1
     server_host: str = "gitlab.example.com"
     changed_files: tuple[str, ...] | None = None
     variables: Mapping[str, str] = field(default_factory=dict)  # pipeline variables (--var)

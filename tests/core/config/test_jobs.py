@@ -454,6 +454,11 @@ def test_cache_parsing_and_limits() -> None:
     assert errors(load("job: {script: [x], cache: {policy: take}}\n").diagnostics) == [
         "invalid-cache"
     ]
+    assert errors(load("job: {script: [x], cache: {when: later}}\n").diagnostics) == [
+        "invalid-cache"
+    ]
+    odd = load("job: {script: [x], cache: {key: {files_commits: [a]}, colour: red}}\n")
+    assert sorted(warnings(odd.diagnostics)) == ["ignored-keyword", "unknown-keyword"]
 
 
 def test_image_and_services() -> None:

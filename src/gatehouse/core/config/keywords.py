@@ -37,6 +37,7 @@ from gatehouse.core.model import (
 )
 from gatehouse.errors import Diagnostic, Location, error, warning
 
+CACHE_KEYS = ("key", "paths", "untracked", "when", "policy", "fallback_keys", "unprotect")
 RETRY_WHEN = (
     "always",
     "unknown_failure",
@@ -252,12 +253,38 @@ def parse_cache(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tu
                 error("invalid-cache", "cache must be a mapping (or a list of mappings)", where)
             )
             continue
+        for k in entry:
+            if k not in CACHE_KEYS:
+                diags.append(
+                    warning(
+                        "unknown-keyword",
+                        f"cache: unknown key {k!r} (ignored)",
+                        key_loc(entry, k, where),
+                    )
+                )
+        when = entry.get("when", "on_success")
+        if when not in ("on_success", "on_failure", "always"):
+            diags.append(
+                error(
+                    "invalid-cache",
+                    f"cache:when must be on_success, on_failure or always, not {when!r}",
+                    key_loc(entry, "when", where),
+                )
+            )
         key = entry.get("key")
         key_files: tuple[str, ...] = ()
         key_prefix = None
         if isinstance(key, dict):
             key_files = parse_string_list(key.get("files"), where, "cache:key:files", diags)
             key_prefix = str(key["prefix"]) if key.get("prefix") is not None else None
+            if "files_commits" in key:
+                diags.append(
+                    warning(
+                        "ignored-keyword",
+                        "cache:key:files_commits is not supported; the key uses the files' contents",
+                        key_loc(key, "files_commits", where),
+                    )
+                )
             key = None
         policy = str(entry.get("policy", "pull-push"))
         if policy not in ("pull", "push", "pull-push"):
@@ -275,7 +302,7 @@ def parse_cache(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tu
                 key_prefix=key_prefix,
                 paths=parse_string_list(entry.get("paths"), where, "cache:paths", diags),
                 untracked=bool(entry.get("untracked", False)),
-                when=str(entry.get("when", "on_success")),
+                when=str(when),
                 policy=policy,
                 fallback_keys=parse_string_list(
                     entry.get("fallback_keys"), where, "cache:fallback_keys", diags

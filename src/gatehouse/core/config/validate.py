@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gatehouse.core.config.jobs import matrix_combinations, matrix_job_name
+from gatehouse.core.config.parallel import matrix_combinations, matrix_job_name
 from gatehouse.core.model import JobSpec, Need, Rule, Workflow
 from gatehouse.errors import Diagnostic, error, warning
 

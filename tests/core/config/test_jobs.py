@@ -331,8 +331,11 @@ def test_when_values_and_delayed() -> None:
     )
     assert [job(config, n).when for n in "abc"] == ["manual", "delayed", "always"]
     assert job(config, "b").start_in == "30 minutes"
-    bad = load("a: {script: [x], when: never}\nb: {script: [x], when: delayed}\n")
-    assert errors(bad.diagnostics) == ["invalid-when", "invalid-when"]
+    bad = load(
+        "a: {script: [x], when: never}\nb: {script: [x], when: delayed}\n"
+        "c: {script: [x], start_in: 1m}\n"
+    )
+    assert errors(bad.diagnostics) == ["invalid-when"] * 3
 
 
 def test_rules_exclude_only_except_and_start_in() -> None:

@@ -282,3 +282,35 @@ def test_dependencies_must_name_earlier_jobs() -> None:
         """
     )
     assert errors(config.diagnostics) == ["dependency-not-earlier", "missing-dependency"]
+
+
+def test_duplicate_needs_and_dependencies_outside_needs() -> None:
+    config = load(
+        """
+        stages: [a, b]
+        one: {stage: a, script: [x]}
+        two: {stage: a, script: [x]}
+        dup: {stage: b, script: [x], needs: [one, {job: one, artifacts: false}]}
+        deps: {stage: b, script: [x], needs: [one], dependencies: [one, two]}
+        """
+    )
+    assert errors(config.diagnostics) == ["duplicate-need", "dependency-not-in-needs"]
+    assert config.diagnostics[1].message == (
+        "job 'deps': dependencies the two should be part of needs"
+    )
+
+
+def test_rule_needs_are_checked_like_job_needs() -> None:
+    config = load(
+        """
+        stages: [a, b]
+        early:
+          stage: a
+          script: [x]
+          rules:
+            - if: $X
+              needs: [late, ghost]
+        late: {stage: b, script: [x]}
+        """
+    )
+    assert errors(config.diagnostics) == ["need-later-stage", "missing-need"]

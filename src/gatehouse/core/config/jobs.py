@@ -398,6 +398,14 @@ def build_job(
                 hint="move start_in (and when: delayed) into the rule",
             )
         )
+    elif start_in is not None and when != "delayed":
+        diags.append(
+            error(
+                "invalid-when",
+                f"job {name!r}: start_in is only allowed with when: delayed",
+                at("start_in"),
+            )
+        )
     elif when == "delayed" and not start_in and rules is None:
         diags.append(
             error("invalid-when", f"job {name!r}: when: delayed needs start_in", at("when"))

@@ -3,9 +3,10 @@
 What can be known from the files alone is checked at load time, so that
 ``gatehouse lint`` finds it without choosing a ref or an event:
 
-- every ``needs`` names a job that exists (unless ``optional: true``), in the
-  same or an earlier stage, and ``needs:parallel:matrix`` names existing
-  matrix instances;
+- every ``needs`` (the job's and its rules') names a job that exists (unless
+  ``optional: true``), in the same or an earlier stage, once, and
+  ``needs:parallel:matrix`` names existing matrix instances;
+- with both ``needs`` and ``dependencies``, every dependency is needed;
 - ``needs`` has no cycle;
 - every ``dependencies`` entry names a job of an earlier stage;
 - job names (matrix names included) are at most 255 characters.
@@ -68,38 +69,24 @@ def validate_jobs(jobs: Sequence[JobSpec], stages: Sequence[str], diags: list[Di
                     hint="shorten the name or the matrix values that make it up",
                 )
             )
-        edges: list[str] = []
-        for need in job.needs or ():
-            if need.project is not None or need.pipeline is not None:
-                continue
-            targets = need_targets(need, index)
-            if not targets:
-                if need.optional:
-                    continue
-                what = (
-                    "matrix instance of " if need.matrix is not None and need.job in index else ""
-                )
+        edges = _check_needs(job, job.needs or (), index, stage_pos, diags)
+        for rule in job.rules or ():
+            if rule.needs is not None:
+                _check_needs(job, rule.needs, index, stage_pos, diags)
+        graph[job.name] = edges
+        if job.needs and job.dependencies:
+            needed = {n.job for n in job.needs}
+            missing = [d for d in job.dependencies if d not in needed]
+            if missing:
                 diags.append(
                     error(
-                        "missing-need",
-                        f"job {job.name!r} needs {what}{need.job!r}, which is not defined",
-                        need.loc or job.loc,
-                        hint="needs must name jobs of this configuration (or add optional: true)",
+                        "dependency-not-in-needs",
+                        f"job {job.name!r}: dependencies the {', '.join(missing)} should be part "
+                        "of needs",
+                        job.loc,
+                        hint="with needs, a job can only download artifacts of jobs it needs",
                     )
                 )
-                continue
-            for target in targets:
-                if stage_pos.get(target.stage, 0) > stage_pos.get(job.stage, 0):
-                    diags.append(
-                        error(
-                            "need-later-stage",
-                            f"job {job.name!r} (stage {job.stage}) needs {target.name!r}, "
-                            f"which is in the later stage {target.stage}",
-                            need.loc or job.loc,
-                        )
-                    )
-                edges.append(target.name)
-        graph[job.name] = edges
         for dep in job.dependencies or ():
             targets = index.get(dep, [])
             if not targets:
@@ -134,6 +121,57 @@ def validate_jobs(jobs: Sequence[JobSpec], stages: Sequence[str], diags: list[Di
                 hint="a job cannot (indirectly) need itself",
             )
         )
+
+
+def _check_needs(
+    job: JobSpec,
+    needs: Sequence[Need],
+    index: Mapping[str, Sequence[JobSpec]],
+    stage_pos: Mapping[str, int],
+    diags: list[Diagnostic],
+) -> list[str]:
+    """Check one ``needs`` list (the job's or a rule's); return the jobs it waits for."""
+    edges: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for need in needs:
+        if need.project is not None or need.pipeline is not None:
+            continue
+        key = (need.job, repr(need.matrix))
+        if key in seen:
+            diags.append(
+                error(
+                    "duplicate-need",
+                    f"job {job.name!r} has the following needs duplicated: {need.job}",
+                    need.loc or job.loc,
+                )
+            )
+        seen.add(key)
+        targets = need_targets(need, index)
+        if not targets:
+            if need.optional:
+                continue
+            what = "matrix instance of " if need.matrix is not None and need.job in index else ""
+            diags.append(
+                error(
+                    "missing-need",
+                    f"job {job.name!r} needs {what}{need.job!r}, which is not defined",
+                    need.loc or job.loc,
+                    hint="needs must name jobs of this configuration (or add optional: true)",
+                )
+            )
+            continue
+        for target in targets:
+            if stage_pos.get(target.stage, 0) > stage_pos.get(job.stage, 0):
+                diags.append(
+                    error(
+                        "need-later-stage",
+                        f"job {job.name!r} (stage {job.stage}) needs {target.name!r}, "
+                        f"which is in the later stage {target.stage}",
+                        need.loc or job.loc,
+                    )
+                )
+            edges.append(target.name)
+    return edges
 
 
 _WHITE, _GREY, _BLACK = 0, 1, 2

@@ -16,11 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 
 
+# The modules of the dialect (loader, planner, lint and plan); other parts of the
+# system document their own diagnostics.
+DIALECT_SOURCES = [
+    *sorted((ROOT / "src" / "gatehouse" / "core" / "config").glob("*.py")),
+    *(
+        ROOT / "src" / "gatehouse" / "core" / f"{name}.py"
+        for name in ("planner", "rules", "expressions", "variables", "predefined", "planjson")
+    ),
+    *(ROOT / "src" / "gatehouse" / "cli" / f"{name}.py" for name in ("lint", "plan", "project")),
+]
+
+
 def _codes_in_source() -> set[str]:
-    """Every diagnostic code passed to error()/warning()/info() by the loader, planner and CLI."""
+    """Every diagnostic code passed to error()/warning()/info() by the dialect's modules."""
     codes: set[str] = set()
-    for folder in ("core", "cli"):
-        for path in (ROOT / "src" / "gatehouse" / folder).rglob("*.py"):
+    for path in DIALECT_SOURCES:
+        if path.exists():
             for node in ast.walk(ast.parse(path.read_text())):
                 if (
                     isinstance(node, ast.Call)

@@ -241,6 +241,7 @@ def test_nothing_is_collected_after_a_cancel(
         f"echo ready > {fifo.path}",
         "sleep 600",
         artifacts_out=ArtifactSpec(paths=("out.txt",), when="always"),
+        timeout=120,  # only reached if the gate is broken: fail instead of hanging
     )
     outcome = fifo.cancel_when_reached(shell, request)
     assert outcome.failure_reason is FailureReason.CANCELED

@@ -180,7 +180,7 @@ def test_cancel_kills_everything_and_runs_after_script(
         f"echo ready > {fifo.path}",
         "wait",
         after_script=("echo after status=$CI_JOB_STATUS",),
-        artifacts_out=None,
+        timeout=120,  # only reached if the gate is broken: fail instead of hanging
     )
     outcome = fifo.cancel_when_reached(shell, request)
     assert outcome.failure_reason is FailureReason.CANCELED

@@ -117,7 +117,7 @@ class FakeExecutor:
             reports=reports,
             log_bytes=summary.bytes_written,
             log_truncated=summary.truncated,
-            coverage=attempt.coverage if reason is None or exit_code is not None else None,
+            coverage=attempt.coverage if exit_code is not None else None,
         )
 
     async def _play(

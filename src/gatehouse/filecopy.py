@@ -43,15 +43,18 @@ _UNSUPPORTED = {
 }
 
 
-def copy_fd(src_fd: int, dst_fd: int) -> str:
+def copy_fd(
+    src_fd: int, dst_fd: int, *, size: int | None = None, devices: tuple[int, int] | None = None
+) -> str:
     """Copy the whole content of ``src_fd`` into the empty file ``dst_fd``.
 
-    Returns the method used (``reflink``, ``copy_file_range`` or ``read``),
-    which the benchmarks print.
+    ``size`` and ``devices`` (source and destination ``st_dev``) save system
+    calls when the caller knows them. Returns the method used (``reflink``,
+    ``copy_file_range`` or ``read``), which the benchmarks print.
     """
-    src_dev = os.fstat(src_fd).st_dev
-    dst_dev = os.fstat(dst_fd).st_dev
-    if (src_dev, dst_dev) not in _NO_REFLINK:
+    if devices is None:
+        devices = (os.fstat(src_fd).st_dev, os.fstat(dst_fd).st_dev)
+    if devices not in _NO_REFLINK:
         try:
             import fcntl
 
@@ -60,15 +63,22 @@ def copy_fd(src_fd: int, dst_fd: int) -> str:
         except OSError as exc:
             if exc.errno not in _UNSUPPORTED:
                 raise
-            _NO_REFLINK.add((src_dev, dst_dev))
-    if _copy_file_range(src_fd, dst_fd):
+            _NO_REFLINK.add(devices)
+    if size == 0:
+        return "copy_file_range"
+    if _copy_file_range(src_fd, dst_fd, size):
         return "copy_file_range"
     _copy_read_write(src_fd, dst_fd)
     return "read"
 
 
-def _copy_file_range(src_fd: int, dst_fd: int) -> bool:
-    """Copy with ``copy_file_range``; ``False`` when the kernel cannot (nothing copied)."""
+def _copy_file_range(src_fd: int, dst_fd: int, size: int | None) -> bool:
+    """Copy with ``copy_file_range``; ``False`` when nothing could be copied that way.
+
+    Pseudo-files (``/proc``) copy nothing this way whatever their content, so
+    "nothing copied" always falls back to reading; for a truly empty file that
+    costs one ``read``.
+    """
     copied = 0
     while True:
         try:
@@ -78,10 +88,10 @@ def _copy_file_range(src_fd: int, dst_fd: int) -> bool:
                 return False
             raise
         if n == 0:
-            break
+            return copied > 0
         copied += n
-    # Pseudo-files report a size but copy nothing this way.
-    return copied > 0 or os.fstat(src_fd).st_size == 0
+        if size is not None and copied >= size:
+            return True  # the expected size: spare the call that would return 0
 
 
 def _copy_read_write(src_fd: int, dst_fd: int) -> None:
@@ -99,7 +109,14 @@ def _copy_read_write(src_fd: int, dst_fd: int) -> None:
             written += os.write(dst_fd, view[written:n])
 
 
-def copy_file(src: str, dst: str, mode: int | None = None) -> str:
+def copy_file(
+    src: str,
+    dst: str,
+    mode: int | None = None,
+    *,
+    size: int | None = None,
+    devices: tuple[int, int] | None = None,
+) -> str:
     """Copy the regular file ``src`` to the new file ``dst`` (which must not exist).
 
     ``mode`` (permission bits) defaults to the source's. Returns the method used.
@@ -110,7 +127,7 @@ def copy_file(src: str, dst: str, mode: int | None = None) -> str:
             mode = os.fstat(src_fd).st_mode & 0o777
         dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         try:
-            method = copy_fd(src_fd, dst_fd)
+            method = copy_fd(src_fd, dst_fd, size=size, devices=devices)
             os.fchmod(dst_fd, mode)  # the umask must not decide a job's file modes
         finally:
             os.close(dst_fd)
@@ -127,10 +144,11 @@ def copy_tree(src: str, dst: str) -> int:
     FIFOs and device nodes are skipped.
     """
     os.mkdir(dst)
-    return _copy_dir_content(src, dst)
+    devices = (os.stat(src).st_dev, os.stat(dst).st_dev)
+    return _copy_dir_content(src, dst, devices)
 
 
-def _copy_dir_content(src: str, dst: str) -> int:
+def _copy_dir_content(src: str, dst: str, devices: tuple[int, int]) -> int:
     count = 0
     with os.scandir(src) as entries:
         for entry in entries:
@@ -141,8 +159,9 @@ def _copy_dir_content(src: str, dst: str) -> int:
                 count += 1
             elif entry.is_dir(follow_symlinks=False):
                 os.mkdir(target)
-                count += _copy_dir_content(source, target)
+                count += _copy_dir_content(source, target, devices)
             elif entry.is_file(follow_symlinks=False):
-                copy_file(source, target, entry.stat(follow_symlinks=False).st_mode & 0o777)
+                st = entry.stat(follow_symlinks=False)
+                copy_file(source, target, st.st_mode & 0o777, size=st.st_size, devices=devices)
                 count += 1
     return count

@@ -79,3 +79,34 @@ def test_streaming_agrees_with_line_by_line(values: list[int | None], size: int)
     data = b"".join(b"cov %d%%\n" % v if v is not None else b"other 5\n" for v in values)
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
     assert _scan(r"/^cov \d+%/", chunks) == _reference(r"/^cov \d+%/", data)
+
+
+def test_anchored_patterns_use_the_fast_form() -> None:
+    from gatehouse.executors.coverage import line_anchored_form
+
+    assert line_anchored_form(compile_coverage_regex(r"/^TOTAL.+?(\d+%)$/")) is not None
+    assert line_anchored_form(compile_coverage_regex(r"/(?i)^total \d+/")) is not None
+    assert line_anchored_form(compile_coverage_regex(r"/^a|b/")) is None  # ^ binds one branch
+    assert line_anchored_form(compile_coverage_regex(r"/^(a|b) \d+/")) is not None
+    assert line_anchored_form(compile_coverage_regex(r"/^[|] \d+/")) is not None
+    assert line_anchored_form(compile_coverage_regex(r"/total \d+/")) is None
+
+
+def test_anchored_match_on_the_first_line_and_at_chunk_starts() -> None:
+    regex = r"/^TOTAL\s+\d+\s+\d+\s+(\d+%)$/"
+    assert _scan(regex, [b"TOTAL  10  2  80%\n"]) == 10.0
+    assert _scan(regex, [b"x\nTOTAL  10  2  80%", b"\nTOTAL  7  1  86%\nnot TOTAL 1 1 1%\n"]) == 7.0
+    assert _scan(r"/(?i)^total: \d+/", [b"Total: 31\nxtotal: 5\n"]) == 31.0
+
+
+@given(
+    values=st.lists(st.one_of(st.none(), st.integers(0, 100)), max_size=40),
+    size=st.integers(min_value=1, max_value=50),
+    regex=st.sampled_from([r"/^cov \d+%/", r"/^cov \d+%$/", r"/^(cov|other) \d+/", r"/^c|^o/"]),
+)
+def test_anchored_streaming_agrees_with_line_by_line(
+    values: list[int | None], size: int, regex: str
+) -> None:
+    data = b"".join(b"cov %d%%\n" % v if v is not None else b"other 5\n" for v in values)
+    chunks = [data[i : i + size] for i in range(0, len(data), size)]
+    assert _scan(regex, chunks) == _reference(regex, data)

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from gatehouse.core.ports import FailureReason, JobRequest
 from gatehouse.executors.shell import ShellExecutor, expand_variables
 
@@ -296,6 +298,18 @@ def test_a_missing_shell_is_a_system_failure(shell: ShellExecutor, request_for: 
     assert "could not start the job's shell" in log_text(request)
 
 
+def test_log_directory_is_created_and_an_unwritable_log_is_an_executor_error(
+    shell: ShellExecutor, request_for: Make, tmp_path: Path
+) -> None:
+    from gatehouse.errors import ExecutorError
+
+    nested = request_for("echo x", log_path=str(tmp_path / "logs" / "12" / "job.log"))
+    assert run(shell, nested).succeeded
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ExecutorError, match="cannot write the job log"):
+        run(shell, request_for("true", log_path=str(tmp_path / "file" / "job.log")))
+
+
 def test_posix_sh(shell: ShellExecutor, request_for: Make) -> None:
     request = request_for("X=1", 'echo "x=$X"', "false", "echo never", shell="sh")
     outcome = run(shell, request)
@@ -316,3 +330,36 @@ def test_expand_variables() -> None:
     assert expand_variables("$CI_PROJECT_DIR/out", env) == "/w/p/out"
     assert expand_variables("${A}y/$MISSING/z", env) == "xy//z"
     assert expand_variables("cost$$", env) == "cost$"
+
+
+def test_cancelling_the_run_task_kills_the_job(
+    shell: ShellExecutor, request_for: Make, tmp_path: Path, gate: Callable[..., Gate]
+) -> None:
+    import asyncio
+    import threading
+
+    fifo = gate()
+    pid_file = tmp_path / "child.pid"
+    request = request_for(
+        f"sleep 600 & echo $! > {pid_file}",
+        f"echo ready > {fifo.path}",
+        "wait",
+        timeout=120,  # only reached if the gate is broken
+    )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(shell.run(request, asyncio.Event()))
+
+        def reader() -> None:
+            with open(fifo.path) as stream:
+                stream.readline()
+            loop.call_soon_threadsafe(task.cancel)
+
+        threading.Thread(target=reader, daemon=True).start()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert process_is_dead(int(pid_file.read_text()))
+    assert list(Path(shell.workspaces.root, "jobs").iterdir()) == []

@@ -80,11 +80,10 @@ class LogWriter:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.path = path
-        self._fd = (
-            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-            if path
-            else -1
-        )
+        self._fd = -1
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         self._limit = limit if limit > 0 else None
         self._masker = Masker(secrets)
         self._coverage = CoverageScanner(coverage) if coverage is not None else None

@@ -6,6 +6,12 @@ shell's pid, and a new process group with the same id), stdin from
 in which the job wrote them. The pipe is enlarged to 1 MiB where the kernel
 allows it, so a chatty job rarely waits for us.
 
+Waiting: the process's exit is watched through a pidfd (``pidfd_open``, Linux
+≥ 5.3) registered with the event loop like any file descriptor. asyncio's own
+subprocess support starts a thread per child to wait for it, which cost more
+than the rest of the executor's per-job work together; a thread is only the
+fallback where pidfds are missing.
+
 Pumping: the read end is watched by the event loop (``add_reader``) and each
 readiness reads up to 1 MiB and hands it to the :class:`LogWriter` as it is —
 no line splitting here. The pump keeps reading after the log's cap, so the
@@ -118,6 +124,39 @@ def kill_session_now(session: int) -> None:
     _signal_all(session_members(session), signal.SIGKILL)
 
 
+def _wait_for_exit(
+    loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]
+) -> asyncio.Future[None]:
+    """A future that completes when ``proc`` exits (it is not reaped: call ``proc.wait()``)."""
+    exited: asyncio.Future[None] = loop.create_future()
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        waiter = loop.run_in_executor(None, proc.wait)
+
+        def done(_: object) -> None:
+            if not exited.done():
+                exited.set_result(None)
+
+        waiter.add_done_callback(done)
+        return exited
+
+    def on_exit() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        if not exited.done():
+            exited.set_result(None)
+
+    def forget(future: asyncio.Future[None]) -> None:
+        if future.cancelled():  # our task was cancelled before the exit
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+
+    loop.add_reader(pidfd, on_exit)
+    exited.add_done_callback(forget)
+    return exited
+
+
 def _group_alive(group: int) -> bool:
     try:
         os.killpg(group, 0)
@@ -147,8 +186,8 @@ async def run_process(
 
         fcntl.fcntl(write_fd, _F_SETPIPE_SZ, _PIPE_SIZE)
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
+        proc = subprocess.Popen(
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=write_fd,
             stderr=write_fd,
@@ -182,7 +221,7 @@ async def run_process(
 
     os.set_blocking(read_fd, False)
     loop.add_reader(read_fd, on_readable)
-    exit_wait = asyncio.ensure_future(proc.wait())
+    exit_wait = _wait_for_exit(loop, proc)
     cancel_wait = asyncio.ensure_future(cancel.wait()) if cancel is not None else None
     try:
         waiting: set[asyncio.Future[object]] = {exit_wait}  # type: ignore[arg-type]
@@ -198,7 +237,8 @@ async def run_process(
         else:
             reason = CANCELED if cancel_wait is not None and cancel_wait in done else TIMED_OUT
             await stop_session(session, grace=kill_grace, spare=spare)
-        returncode = await exit_wait
+        await exit_wait
+        returncode = proc.wait()
         try:
             await asyncio.wait_for(asyncio.shield(eof), timeout=max(kill_grace, 0.05))
         except TimeoutError:
@@ -208,8 +248,11 @@ async def run_process(
             )
     except BaseException:
         kill_session_now(session)
+        proc.wait()
         raise
     finally:
+        if not exit_wait.done():
+            exit_wait.cancel()  # releases the pidfd
         if cancel_wait is not None:
             cancel_wait.cancel()
         loop.remove_reader(read_fd)

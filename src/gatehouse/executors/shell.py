@@ -48,7 +48,7 @@ from gatehouse.core.ports import (
     JobOutcome,
     JobRequest,
 )
-from gatehouse.errors import GatehouseError
+from gatehouse.errors import ExecutorError, GatehouseError
 
 from . import artifacts
 from .coverage import compile_coverage_regex
@@ -120,9 +120,12 @@ class ShellExecutor:
                 coverage = compile_coverage_regex(request.coverage_regex)
             except ValueError as exc:
                 coverage_problem = str(exc)
-        log = LogWriter(
-            request.log_path, limit=request.log_limit, secrets=secrets, coverage=coverage
-        )
+        try:
+            log = LogWriter(
+                request.log_path, limit=request.log_limit, secrets=secrets, coverage=coverage
+            )
+        except OSError as exc:
+            raise ExecutorError(f"cannot write the job log {request.log_path}: {exc}") from exc
         try:
             if coverage_problem:
                 log.note(f"WARNING: coverage: {coverage_problem}")

@@ -232,13 +232,15 @@ async def run_process(
         )
         if exit_wait in done:
             reason = EXITED
+            # Reaped first: an unreaped leader still counts as a member of its group.
+            returncode = proc.wait()
             if _group_alive(session):
                 await stop_session(session, grace=kill_grace)
         else:
             reason = CANCELED if cancel_wait is not None and cancel_wait in done else TIMED_OUT
             await stop_session(session, grace=kill_grace, spare=spare)
-        await exit_wait
-        returncode = proc.wait()
+            await exit_wait
+            returncode = proc.wait()
         try:
             await asyncio.wait_for(asyncio.shield(eof), timeout=max(kill_grace, 0.05))
         except TimeoutError:

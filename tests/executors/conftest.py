@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from gatehouse.artifacts.memory import MemoryBlobStore
 from gatehouse.artifacts.store import LocalBlobStore
 from gatehouse.core.ports import JobOutcome, JobRequest, WorkspaceSource
 from gatehouse.errors import ExecutorError
@@ -74,7 +75,7 @@ def shell(store: LocalBlobStore, workspaces: Workspaces) -> ShellExecutor:
 
 @pytest.fixture(scope="session")
 def bwrap_works() -> None:
-    probe = SandboxExecutor(LocalBlobStore("/tmp/gatehouse-bwrap-probe"), Workspaces("/tmp"))
+    probe = SandboxExecutor(MemoryBlobStore(), Workspaces("/nonexistent"))
     try:
         probe.check()
     except ExecutorError as exc:

@@ -136,22 +136,22 @@ def test_timeout_kills_everything_inside_even_escaped_daemons(
 ) -> None:
     request = request_for(
         "trap '' TERM",
-        "setsid sleep 600 &",  # escapes the session: only the PID namespace catches it
-        "sleep 600",
+        "setsid sleep 600.101 &",  # escapes the session: only the PID namespace catches it
+        "sleep 600.102",
         timeout=1.0,
     )
     outcome = run(sandbox, request)
     assert outcome.failure_reason is FailureReason.JOB_EXECUTION_TIMEOUT
     assert "execution took longer than 1s" in log_text(request)
-    assert _sandboxed_sleepers() == []
+    assert _sleepers("600.101", "600.102") == []
 
 
 def test_processes_left_behind_die_with_the_sandbox(
     sandbox: SandboxExecutor, request_for: Make
 ) -> None:
-    request = request_for("setsid sleep 600 > /dev/null 2>&1 &", "echo done")
+    request = request_for("setsid sleep 600.201 > /dev/null 2>&1 &", "echo done")
     assert run(sandbox, request).succeeded
-    assert _sandboxed_sleepers() == []
+    assert _sleepers("600.201") == []
 
 
 def test_cancel_inside_the_sandbox(
@@ -160,14 +160,14 @@ def test_cancel_inside_the_sandbox(
     fifo = gate()
     request = request_for(
         f"echo ready > {fifo.path}",
-        "sleep 600",
+        "sleep 600.301",
         after_script=("echo after=$CI_JOB_STATUS",),
         timeout=120,  # only reached if the gate is broken: fail instead of hanging
     )
     outcome = fifo.cancel_when_reached(sandbox, request)
     assert outcome.failure_reason is FailureReason.CANCELED
     assert "after=canceled" in output_lines(request)
-    assert _sandboxed_sleepers() == []
+    assert _sleepers("600.301") == []
 
 
 def test_missing_bwrap_is_an_executor_error(
@@ -209,8 +209,9 @@ def _read_only_probe(command: str, name: str) -> str:
     )
 
 
-def _sandboxed_sleepers() -> list[int]:
-    """`sleep 600` processes still alive (each test's sleepers die with its sandbox)."""
+def _sleepers(*durations: str) -> list[int]:
+    """Living ``sleep DURATION`` processes; each test uses durations of its own."""
+    wanted = {b"sleep\x00" + d.encode() + b"\x00" for d in durations}
     alive = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -219,6 +220,6 @@ def _sandboxed_sleepers() -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if cmdline == b"sleep\x00600\x00" and not process_is_dead(int(entry.name)):
+        if cmdline in wanted and not process_is_dead(int(entry.name)):
             alive.append(int(entry.name))
     return alive

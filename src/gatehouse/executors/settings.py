@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatehouse.settings import parse_bool, parse_duration, parse_size, register, setting
+from gatehouse.settings import parse_bool, parse_duration, register, setting
 
 
 @register
@@ -31,20 +31,6 @@ class ExecutorSettings:
         env="GATEHOUSE_KILL_GRACE",
         key="run.kill_grace",
         parse=parse_duration,
-    )
-    after_script_timeout: float = setting(
-        300.0,
-        "Default timeout of after_script (GitLab: 5 minutes).",
-        env="GATEHOUSE_AFTER_SCRIPT_TIMEOUT",
-        key="run.after_script_timeout",
-        parse=parse_duration,
-    )
-    log_limit: int = setting(
-        4 * 1024 * 1024,
-        "Default cap of a job's log in bytes (GitLab's output_limit, 4 MiB); 0 = no cap.",
-        env="GATEHOUSE_LOG_LIMIT",
-        key="run.log_limit",
-        parse=parse_size,
     )
     shell: str = setting(
         "bash",

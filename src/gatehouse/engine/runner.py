@@ -59,6 +59,7 @@ from gatehouse.engine.settings import EngineSettings
 from gatehouse.settings import parse_duration
 
 ArtifactLookup = Callable[[str], ArtifactManifest | None]
+RETRYING = "will retry"  # the start of the note given with a failed attempt that is retried
 
 
 @dataclass
@@ -425,18 +426,21 @@ class PipelineRunner:
             coverage=outcome.coverage,
         )
         self._store_artifacts(job, outcome)
+        retrying = (
+            status in (JobStatus.FAILED, JobStatus.WARNING)
+            and not self._canceling
+            and should_retry(planned.spec.retry, job.record.attempt, reason, outcome.exit_code)
+        )
         note = detail
         if status is JobStatus.CANCELED:
             note = note or "canceled"
+        elif retrying:
+            note = f"{RETRYING} (attempt {job.record.attempt + 1} of {planned.spec.retry.max + 1})"
         job.state = JobState(status, job.record.attempt, outcome.exit_code, reason, note)
         self.observer.job_finished(planned, job.record, note)
         if self.reporter is not None:
             self.reporter.job_finished(job.record, planned, outcome)
-        if (
-            status in (JobStatus.FAILED, JobStatus.WARNING)
-            and not self._canceling
-            and should_retry(planned.spec.retry, job.record.attempt, reason, outcome.exit_code)
-        ):
+        if retrying:
             await self._retry(job)
 
     def _store_artifacts(self, job: _Job, outcome: JobOutcome) -> None:

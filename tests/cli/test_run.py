@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -239,7 +240,7 @@ def test_resource_group_excludes_across_jobs_and_processes(tmp_path: Path) -> No
         intervals.append((float(start.read_text()), float(end.read_text())))
     assert len(intervals) == 4
     intervals.sort()
-    for (_, end), (next_start, _) in zip(intervals, intervals[1:], strict=False):
+    for (_, end), (next_start, _) in itertools.pairwise(intervals):
         assert next_start >= end, f"overlapping deployments: {intervals}"
 
 

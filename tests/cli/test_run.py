@@ -44,6 +44,7 @@ def gatehouse(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gatehouse", *args],
+        check=False,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -282,7 +283,9 @@ def test_ctrl_c_cancels_runs_after_script_and_leaves_no_process(tmp_path: Path) 
         "long": "canceled",
         "later": "canceled",
     }
-    leftover = subprocess.run(["pgrep", "-f", "sleep 300"], capture_output=True, text=True)
+    leftover = subprocess.run(
+        ["pgrep", "-f", "sleep 300"], capture_output=True, text=True, check=False
+    )
     mine = [
         p
         for p in leftover.stdout.split()

@@ -44,6 +44,7 @@ from gatehouse.core.ports import (
     WorkspaceSource,
 )
 from gatehouse.core.progress import (
+    Graph,
     JobState,
     RunScope,
     advance,
@@ -124,6 +125,7 @@ class PipelineRunner:
         self._forced = False
         self.record: PipelineRecord | None = None
         scope_selected = frozenset(options.selection.jobs)
+        self._graph = Graph.of(pipeline, options.selection.jobs)
         self._scope = RunScope(
             selected=scope_selected,
             start_manual=frozenset(options.start_manual) | options.selection.named,
@@ -225,7 +227,7 @@ class PipelineRunner:
             return
         states = {n: j.state for n, j in self._jobs.items()}
         scope = replace(self._scope, delays_elapsed=frozenset(self._delays_elapsed))
-        decisions = advance(self.pipeline, states, scope)
+        decisions = advance(self.pipeline, states, scope, self._graph)
         for name, note in decisions.skip:
             self._settle(self._jobs[name], JobStatus.SKIPPED, note)
         for name, note in decisions.manual:

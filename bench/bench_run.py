@@ -1,4 +1,4 @@
-"""W0–W5: ``gatehouse run`` against a same-run floor, and gitlab-ci-local when installed.
+"""W0-W5: ``gatehouse run`` against a same-run floor, and gitlab-ci-local when installed.
 
 Each workload is a small generated git repository with a ``.gitlab-ci.yml``
 of shell jobs. For each we print the median whole-process wall time over the
@@ -6,7 +6,7 @@ runs, the *floor* measured in the same run — a plain Python process that runs
 the same commands with the same parallelism through a thread pool of
 subprocesses, each job in a fresh copy of the tracked files, copying the same
 artifact files between jobs (Python start-up included) — the per-job overhead
-``(gatehouse − floor) / jobs`` and the peak RSS of the measured process.
+``(gatehouse - floor) / jobs`` and the peak RSS of the measured process.
 When ``gitlab-ci-local`` is on PATH (or at ``$GITLAB_CI_LOCAL``), it runs the
 same workloads with ``--shell-isolation`` and its figures are printed beside.
 
@@ -14,8 +14,8 @@ same workloads with ``--shell-isolation`` and its figures are printed beside.
     python bench/bench_run.py --quick    # 1 run, small W4/W5 (a smoke test)
 
 Targets (issue 3, this 2-core machine): W0 ≤ 0.4 s; overhead ≤ 2 ms/job on W1
-and W2; W3 ≤ critical path (0.3 s) + start-up + 10 %; W4 ≤ 1.5 × floor;
-W5 ≤ 1.5 × floor + start-up; peak RSS ≤ 150 MB and flat in W4/W5.
+and W2; W3 ≤ critical path (0.3 s) + start-up + 10 %; W4 ≤ 1.5 x floor;
+W5 ≤ 1.5 x floor + start-up; peak RSS ≤ 150 MB and flat in W4/W5.
 """
 
 from __future__ import annotations

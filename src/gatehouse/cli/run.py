@@ -205,6 +205,12 @@ async def _run(
     executor.check()
     snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
     store = open_store(storage_settings, project_dir=str(root))
+    from gatehouse.engine.liveness import settle_interrupted
+
+    for stale in settle_interrupted(store.runs, data_dir, str(root)):
+        sys.stderr.write(
+            f"pipeline #{stale.id} was interrupted (its process ended); recorded as canceled\n"
+        )
     concurrency = effective_concurrency(engine_settings, os.cpu_count() or 1)
     queue = LocalQueue(executor, concurrency)
     if args.json or args.quiet:

@@ -54,6 +54,7 @@ from gatehouse.core.progress import (
 )
 from gatehouse.core.selection import Selection
 from gatehouse.core.variables import expand_with
+from gatehouse.engine import liveness
 from gatehouse.engine.observer import NullObserver, Observer, ResultsReporter
 from gatehouse.engine.resources import ResourceGroups
 from gatehouse.engine.settings import EngineSettings
@@ -172,18 +173,19 @@ class PipelineRunner:
         if self.reporter is not None:
             self.reporter.pipeline_started(self.record, self.pipeline)
         pump = asyncio.create_task(self._pump())
-        try:
-            self._step()
-            while not self._finished():
-                kind, payload = await self._events.get()
-                await self._handle(kind, payload)
+        with liveness.hold(self.data_dir, record.id):
+            try:
                 self._step()
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            for handle in self._timers.values():
-                handle.cancel()
+                while not self._finished():
+                    kind, payload = await self._events.get()
+                    await self._handle(kind, payload)
+                    self._step()
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+                for handle in self._timers.values():
+                    handle.cancel()
         status = pipeline_status(
             self.pipeline,
             {n: j.state for n, j in self._jobs.items()},

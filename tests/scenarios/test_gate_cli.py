@@ -462,3 +462,14 @@ def test_a_missing_target_branch_is_reported(
     )
     assert code == 2
     assert "target branch 'release' does not exist" in err
+
+
+def test_a_bad_target_flag_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path / "project")
+    code, _, err = cli(
+        capsys, "gate", "status", "-C", str(project.path), "--target", "refs/heads/x"
+    )
+    assert code == 2
+    assert "--target: gate.target_branch must be a branch name" in err

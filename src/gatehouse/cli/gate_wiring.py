@@ -72,8 +72,12 @@ def gate_context(directory: str, target: str | None = None) -> GateContext:
     try:
         settings = settings_for(GateSettings, root, flags, file_data)
     except UsageError as exc:
-        if exc.message.startswith(("gate.", "--")) and GATE_SECTION in file_data:
-            raise UsageError(f"{path}: [{GATE_SECTION}]: {exc.message}", hint=exc.hint) from exc
+        # A combination refused as a whole names keys, not where they came from.
+        if exc.message.startswith("gate."):
+            if target is not None and exc.message.startswith("gate.target_branch"):
+                raise UsageError(f"--target: {exc.message}", hint=exc.hint) from exc
+            if GATE_SECTION in file_data:
+                raise UsageError(f"{path}: [{GATE_SECTION}]: {exc.message}", hint=exc.hint) from exc
         raise
     driver = settings_for(GateDriverSettings, root, None, file_data)
     return GateContext(root, file_data, settings, driver)
@@ -93,7 +97,7 @@ def check_gate_section(path: Path, file_data: Mapping[str, Any], classes: tuple[
         f.metadata["key"].split(".", 1)[1]: f
         for cls in classes
         for f in dataclasses.fields(cls)
-        if f.metadata.get("key", "").startswith(f"{GATE_SECTION}.")
+        if (f.metadata.get("key") or "").startswith(f"{GATE_SECTION}.")
     }
     for key, value in section.items():
         where = _located(path, key)

@@ -52,7 +52,13 @@ from gatehouse.core.ports import (
 )
 from gatehouse.core.progress import should_retry
 from gatehouse.core.selection import Selection
-from gatehouse.engine.gate.failures import PIPELINE, LogTail, job_failure, pipeline_failures
+from gatehouse.engine.gate.failures import (
+    PIPELINE,
+    LogTail,
+    job_failure,
+    log_excerpt,
+    pipeline_failures,
+)
 from gatehouse.engine.lanes import QueueLanes
 from gatehouse.engine.observer import NullObserver, ResultsReporter
 from gatehouse.engine.runner import ArtifactLookup, PipelineRunner, RunOptions
@@ -229,8 +235,6 @@ class GateBuilds:
 
     def excerpt(self, build: int, job: str) -> str:
         """The end of the failed ``job``'s log in the latest pipeline of ``build`` (blocking)."""
-        from gatehouse.engine.gate.failures import log_excerpt
-
         links = self.links.build_links(self.queue, builds=[build])
         if not links:
             return ""

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.history",
     "gatehouse.cli.expect",
     "gatehouse.cli.db",
+    "gatehouse.cli.gate",
 )
 
 

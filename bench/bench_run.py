@@ -258,6 +258,8 @@ def measure(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
         base = Path(tmp)
         for workload in workloads(args.quick):
+            if args.only and workload.key not in args.only:
+                continue
             repo = make_repo(workload, base)
             floor_script = base / "floor.py"
             floor_script.write_text(FLOOR)
@@ -308,6 +310,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one run, small W4/W5")
     parser.add_argument("--runs", type=int, default=5, help="runs per workload (default 5)")
+    parser.add_argument("--only", nargs="+", metavar="W", help="only these workloads (W0 … W5)")
     measure(parser.parse_args())
 
 

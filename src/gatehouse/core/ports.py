@@ -12,6 +12,7 @@ Ports defined here:
 - :class:`ArtifactStore` content-addressed blobs
 - :class:`RunStore`      pipelines, jobs, attempts, artifacts, logs (engine state)
 - :class:`ResultsStore`  the results model (checkouts, builds, tests, issues, incidents)
+- :class:`ResultsTransaction` several result batches stored as one transaction
 - :class:`Repository`    the gate's git: speculative merges, pins, compare-and-swap landing
 - :class:`FlakeOracle`   the gate asks it whether a failed job is a known flake
 - :class:`AuditLog`      the gate's append-only audit log
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -433,6 +435,44 @@ class TestRun:
     compiler: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentSighting:
+    """Where an incident was seen: the incident with its result's context (``issue show``).
+
+    ``received_at`` is when gatehouse last received the incident (its
+    ``_timestamp``); the rest comes from the test or build it points at and
+    that build's checkout, when those are known.
+    """
+
+    incident: Incident
+    received_at: float
+    test_path: str | None = None
+    origin: str | None = None
+    checkout_id: str | None = None
+    git_commit_hash: str | None = None
+    tree_name: str | None = None
+    git_repository_branch: str | None = None
+    architecture: str | None = None
+
+
+class ResultsTransaction(Protocol):
+    """One open results transaction: several batches stored atomically, and reads that see them.
+
+    Opened with :meth:`ResultsStore.transaction`; it commits when the
+    ``with`` block ends and rolls back entirely if the block raises, so a
+    file streamed in many batches is stored whole or not at all. Reads
+    return the objects as stored now, merges of this transaction included.
+    """
+
+    def submit(self, batch: ResultsBatch) -> None: ...
+
+    def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]: ...
+
+    def get_builds(self, build_ids: Sequence[str]) -> Sequence[Build]: ...
+
+    def get_checkouts(self, checkout_ids: Sequence[str]) -> Sequence[Checkout]: ...
+
+
 class ResultsStore(Protocol):
     """The results model, stored with merge-by-ID semantics.
 
@@ -441,15 +481,28 @@ class ResultsStore(Protocol):
     :func:`gatehouse.core.results.merge_fields` does, ordered by
     ``received_at``: the later-received submission wins field by field, a
     field once known never reverts to unknown, and ``misc`` merges key by key.
+    ``transaction`` stores several batches as one transaction (a large file
+    streamed in chunks). Lists of objects by id come back in id order;
+    unknown ids are left out.
     """
 
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None: ...
+
+    def transaction(self, *, received_at: float) -> AbstractContextManager[ResultsTransaction]:
+        """A write transaction in which every submission is stamped ``received_at``."""
+        ...
 
     def get_checkout(self, checkout_id: str) -> Checkout | None: ...
 
     def get_build(self, build_id: str) -> Build | None: ...
 
     def get_test(self, test_id: str) -> Test | None: ...
+
+    def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]: ...
+
+    def get_builds(self, build_ids: Sequence[str]) -> Sequence[Build]: ...
+
+    def get_checkouts(self, checkout_ids: Sequence[str]) -> Sequence[Checkout]: ...
 
     def get_issue(self, issue_id: str, version: int | None = None) -> Issue | None:
         """One version of an issue; its latest version when ``version`` is ``None``."""
@@ -458,6 +511,10 @@ class ResultsStore(Protocol):
     def get_incident(self, incident_id: str) -> Incident | None: ...
 
     def checkouts_by_commit(self, git_commit_hash: str) -> Sequence[Checkout]: ...
+
+    def checkouts_by_commit_prefix(self, prefix: str) -> Sequence[Checkout]:
+        """Checkouts whose commit hash starts with ``prefix`` (lowercase hex), by id."""
+        ...
 
     def builds_of_checkout(self, checkout_id: str) -> Sequence[Build]: ...
 
@@ -473,8 +530,16 @@ class ResultsStore(Protocol):
         """Tests with status FAIL, ERROR or MISS received at or after ``since``, oldest first."""
         ...
 
+    def failing_builds_since(self, since: float) -> Sequence[Build]:
+        """Builds with status FAIL, ERROR or MISS received at or after ``since``, oldest first."""
+        ...
+
     def list_issues(self) -> Sequence[Issue]:
         """The latest version of every issue, by id."""
+        ...
+
+    def issue_versions(self, issue_id: str) -> Sequence[Issue]:
+        """Every stored version of one issue, oldest first."""
         ...
 
     def incidents_of_issue(
@@ -484,6 +549,10 @@ class ResultsStore(Protocol):
     def incidents_of_test(self, test_id: str) -> Sequence[Incident]: ...
 
     def incidents_of_build(self, build_id: str) -> Sequence[Incident]: ...
+
+    def incident_sightings(self, issue_id: str) -> Sequence[IncidentSighting]:
+        """The incidents of every version of an issue with their context, oldest first."""
+        ...
 
 
 # --------------------------------------------------------------------------- audit

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-MIGRATIONS: tuple[str, ...] = ("0001_initial",)
+MIGRATIONS: tuple[str, ...] = ("0001_initial", "0002_full_kcidb")
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -76,7 +76,7 @@ def describe(record: JobRecord, note: str | None) -> str:
         return note or "skipped"
     if status is JobStatus.MANUAL:
         return note or "manual"
-    return status.value
+    return str(status.value)
 
 
 def _failure(record: JobRecord) -> str:

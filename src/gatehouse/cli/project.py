@@ -11,12 +11,13 @@ import argparse
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gatehouse.core.config import IncludeContext, load_config
-from gatehouse.core.model import MergeRequest, PipelineConfig, PipelineContext
-from gatehouse.core.planner import PlanOptions
-from gatehouse.core.predefined import pipeline_variables
 from gatehouse.errors import UsageError
+
+if TYPE_CHECKING:  # the core is imported when a command runs, not when --help is built
+    from gatehouse.core.model import PipelineConfig, PipelineContext
+    from gatehouse.core.planner import PlanOptions
 
 EVENTS = ("push", "merge_request_event", "schedule", "web", "api", "trigger", "pipeline")
 
@@ -97,6 +98,10 @@ class Project:
 
 def open_project(args: argparse.Namespace, *, evaluate_rules: bool = True) -> Project:
     """Read the repository, load the configuration and build the context from flags."""
+    from gatehouse.core.config import IncludeContext, load_config
+    from gatehouse.core.model import MergeRequest, PipelineContext
+    from gatehouse.core.planner import PlanOptions
+    from gatehouse.core.predefined import pipeline_variables
     from gatehouse.vcs import facts as git_facts
     from gatehouse.vcs.files import DirectoryFiles, WorkingTreeFiles
 
@@ -145,6 +150,7 @@ def open_project(args: argparse.Namespace, *, evaluate_rules: bool = True) -> Pr
         changed_files=changed,
         variables=variables,
         merge_request=merge_request,
+        config_path=args.file,
     )
     project_files = WorkingTreeFiles(root)
     mirror = DirectoryFiles(args.include_dir) if getattr(args, "include_dir", None) else None

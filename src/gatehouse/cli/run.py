@@ -186,6 +186,10 @@ async def _run(
     if not data_dir.is_absolute():
         data_dir = root / data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    ignore = data_dir / ".gitignore"
+    if not ignore.exists():
+        # Keep the data directory out of `git status` (as pytest and mypy do with their caches).
+        ignore.write_text("# written by gatehouse: this directory holds local results\n*\n")
     commit = resolve_commit(root, args.commit) if args.commit else None
     blobs = LocalBlobStore(str(data_dir / "blobs"))
     workspaces = Workspaces(
@@ -197,7 +201,7 @@ async def _run(
         or os.environ.get("GATEHOUSE_EXECUTOR")
         or file_data.get("run", {}).get("executor", "shell")
     )
-    executor = _executor(executor_name, blobs, workspaces, exec_settings)
+    executor = _executor(executor_name, blobs, workspaces, exec_settings, data_dir)
     executor.check()
     snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
     store = open_store(storage_settings, project_dir=str(root))
@@ -212,7 +216,11 @@ async def _run(
     runner = PipelineRunner(
         pipeline,
         RunOptions(
-            selection=selection, start_manual=start_manual, masked=masked, workspace=snapshot.source
+            selection=selection,
+            start_manual=start_manual,
+            masked=masked,
+            workspace=snapshot.source,
+            base_env=_host_env(),
         ),
         store=store.runs,
         queue=queue,
@@ -254,12 +262,25 @@ async def _run(
     return EXIT_OK if record.status.value == "success" else EXIT_FAILED
 
 
-def _executor(name: str, blobs: Any, workspaces: Any, settings: Any) -> Any:
+# Host variables a job inherits, like a shell runner's jobs do; the rest of the
+# environment is the pipeline's (HOME and TMPDIR are the job's own directories).
+HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TERM")
+
+
+def _host_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
+
+
+def _executor(name: str, blobs: Any, workspaces: Any, settings: Any, data_dir: Path) -> Any:
     if name == "sandbox":
         from gatehouse.executors.sandbox import SandboxExecutor
 
         return SandboxExecutor(
-            blobs, workspaces, bwrap=settings.bwrap, kill_grace=settings.kill_grace
+            blobs,
+            workspaces,
+            bwrap=settings.bwrap,
+            hide=(str(data_dir),),
+            kill_grace=settings.kill_grace,
         )
     if name != "shell":
         raise UsageError(f"unknown executor {name!r}", hint="use shell or sandbox")

@@ -8,7 +8,9 @@ Operators are binary and left-associative. ``==``, ``!=``, ``=~`` and ``!~``
 bind tighter than ``&&``, which binds tighter than ``||`` — GitLab builds the
 tree with a shunting-yard over these precedences, and so do we.
 ``${NAME}`` is not a token: an expression using it is a syntax error, as in
-GitLab. At most 100 tokens.
+GitLab. The lexer stops after 100 scans, so an expression must have fewer than
+100 tokens. A regex literal must have at least two characters between its
+slashes (``/a/`` does not lex in GitLab; write ``/^a/`` or ``/a+/``).
 
 Evaluation follows GitLab's Ruby code, quirks included, because configs are
 written against it:
@@ -34,7 +36,8 @@ written against it:
 Regexes are RE2 in GitLab. We compile them with Python's ``re`` after
 translating RE2-only spellings (``\\z``, ``(?<name>…)``) and reject what RE2
 refuses (look-around, back-references), so a config that works here works
-there. Flags: ``i`` (ignore case), ``m`` and ``s`` (dot matches newline).
+there. Flags as in RE2: ``i`` (ignore case), ``m`` (``^``/``$`` at line
+breaks), ``s`` (dot matches newline).
 """
 
 from __future__ import annotations
@@ -113,22 +116,33 @@ class Expression:
 
 _PRECEDENCE = {"==": 10, "!=": 10, "=~": 10, "!~": 10, "&&": 11, "||": 12}
 
-# Token patterns in GitLab's lexer order. Patterns: /body/flags where body has
-# at least one character and escaped slashes are allowed.
+# Token patterns in GitLab's lexer order (lib/gitlab/ci/pipeline/expression/lexer.rb).
+# A regex literal needs at least two characters between its slashes and may not
+# end in a backslash: GitLab's own pattern is /([^/]|\\/)+[^\\]/[ismU]*.
 _TOKENS: list[tuple[str, re.Pattern[str]]] = [
     ("(", re.compile(r"\(")),
     (")", re.compile(r"\)")),
-    ("var", re.compile(r"\$(\w+)")),
-    ("str", re.compile(r"\"(.*?)\"|'(.*?)'", re.DOTALL)),
-    ("regex", re.compile(r"/((?:[^/\\]|\\.)+)/([A-Za-z]*)")),
-    ("null", re.compile(r"null\b")),
+    ("var", re.compile(r"\$([A-Za-z0-9_]+)")),
+    ("str", re.compile(r"\"(.*?)\"|'(.*?)'")),
+    ("regex", re.compile(r"/((?:[^/]|\\/)+[^\\])/([ismU]*)")),
+    ("null", re.compile(r"null")),
     ("op", re.compile(r"==|=~|!=|!~|&&|\|\|")),
 ]
 _WS = re.compile(r"\s+")
+# How GitLab recognises a regex held in a variable (Gitlab::UntrustedRegexp::RubySyntax).
+_REGEX_VALUE = re.compile(r"/(.*)/([ismU]*)")
 
 
 def translate_regex(source: str, flags: str) -> re.Pattern[str]:
-    """Compile an RE2 regex (GitLab's dialect) with Python's ``re``."""
+    """Compile an RE2 regex (GitLab's dialect) with Python's ``re``.
+
+    ``\\/`` is an escaped slash; ``\\z`` and ``(?<name>…)`` are spelled the
+    Python way; ``\\w``, ``\\d`` and ``\\s`` are ASCII, as in RE2. What RE2
+    refuses (look-around, back-references) is refused here too, so a config
+    that works here works there. Flags as in RE2: ``i`` ignore case, ``m``
+    multi-line anchors, ``s`` dot matches newline; ``U`` (ungreedy) has no
+    Python equivalent and is refused.
+    """
     for bad, what in (
         ("(?=", "look-ahead"),
         ("(?!", "negative look-ahead"),
@@ -145,15 +159,17 @@ def translate_regex(source: str, flags: str) -> re.Pattern[str]:
         )
     py = source.replace("\\/", "/").replace("\\z", "\\Z")
     py = re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", py)
-    value = 0
+    value = re.ASCII
     for flag in flags:
         if flag == "i":
             value |= re.IGNORECASE
-        elif flag in "ms":
+        elif flag == "m":
+            value |= re.MULTILINE
+        elif flag == "s":
             value |= re.DOTALL
         else:
             raise ExpressionError(
-                f"regex /{source}/{flags}: flag {flag!r} is not supported (use i, m or s)"
+                f"regex /{source}/{flags}: flag {flag!r} is not supported here (use i, m or s)"
             )
     try:
         return re.compile(py, value)
@@ -162,16 +178,19 @@ def translate_regex(source: str, flags: str) -> re.Pattern[str]:
 
 
 def _tokenize(text: str) -> list[tuple[str, object, int]]:
+    """GitLab's lexer: at most 100 scans, each skipping blanks then reading one token.
+
+    As in GitLab, the limit is checked by the loop itself, so an expression of
+    exactly 100 tokens is already refused ("too many tokens").
+    """
     tokens: list[tuple[str, object, int]] = []
     pos = 0
-    while True:
+    for _ in range(MAX_TOKENS):
         ws = _WS.match(text, pos)
         if ws:
             pos = ws.end()
         if pos >= len(text):
             return tokens
-        if len(tokens) >= MAX_TOKENS:
-            raise ExpressionError(f"too many tokens (GitLab allows {MAX_TOKENS})", pos + 1)
         for kind, rx in _TOKENS:
             m = rx.match(text, pos)
             if not m:
@@ -198,13 +217,25 @@ def _tokenize(text: str) -> list[tuple[str, object, int]]:
             pos = m.end()
             break
         else:
-            snippet = text[pos : pos + 12]
-            hint = ""
-            if text.startswith("${", pos):
-                hint = " (use $NAME, not ${NAME}, in rules:if)"
-            elif text[pos] == "!":
-                hint = " (there is no unary '!'; compare with == null or != \"\")"
-            raise ExpressionError(f"unknown token at {snippet!r}{hint}", pos + 1)
+            raise ExpressionError(
+                f"unknown token at {text[pos : pos + 12]!r}{_hint(text, pos)}", pos + 1
+            )
+    raise ExpressionError(f"too many tokens (GitLab allows fewer than {MAX_TOKENS})", pos + 1)
+
+
+def _hint(text: str, pos: int) -> str:
+    if text.startswith("${", pos):
+        return " (use $NAME, not ${NAME}, in rules:if)"
+    if text[pos] == "!":
+        return " (there is no unary '!'; compare with == null or != \"\")"
+    if text[pos] == "/":
+        return (
+            " (a regex needs at least two characters between the slashes and must not end"
+            " in a backslash, e.g. /^a/ rather than /a/)"
+        )
+    if text[pos] in "\"'":
+        return " (unterminated string)"
+    return ""
 
 
 def _build(tokens: list[tuple[str, object, int]]) -> Node:
@@ -272,12 +303,13 @@ Value = str | bool | None | re.Pattern[str]
 
 
 def _as_regex(value: Value) -> re.Pattern[str] | str | None:
+    """The right side of ``=~``: a regex, a variable's ``/…/flags`` value, or a plain string."""
     if value is None or value is False:
         return None
     if isinstance(value, re.Pattern):
         return value
     text = "true" if value is True else str(value)
-    m = re.fullmatch(r"/((?:[^/\\]|\\.)+)/([ismU]*)", text, re.DOTALL)
+    m = _REGEX_VALUE.fullmatch(text)
     if m:
         try:
             return translate_regex(m.group(1), m.group(2))

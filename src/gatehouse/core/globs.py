@@ -12,6 +12,11 @@ GitLab matches ``rules:changes``, ``rules:exists`` and wildcard
 - the whole path must match (paths are repository-relative, without ``./``).
 
 Patterns are compiled once into Python regular expressions and cached.
+
+Wildcard ``include:local`` paths are *not* matched this way: GitLab asks the
+repository for files matching a regex built from the path, where ``**``
+matches anything (slashes included) and ``*`` anything but a slash, and
+every other character is literal (:func:`include_wildcard_filter`).
 """
 
 from __future__ import annotations
@@ -166,3 +171,31 @@ def any_match(patterns: Iterable[str], paths: Iterable[str]) -> bool:
         if any(rx.match(p) for p in path_list):
             return True
     return False
+
+
+@lru_cache(maxsize=256)
+def _compile_include_wildcard(pattern: str) -> re.Pattern[str]:
+    parts = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            parts.append(".*?")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*?")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(parts) + "$", re.DOTALL)
+
+
+def include_wildcard_filter(pattern: str, paths: Iterable[str]) -> list[str]:
+    """The paths a wildcard ``include:local`` names, GitLab's way (``**`` spans directories).
+
+    ``configs/*.yml`` is the files directly in ``configs``; ``configs/**.yml``
+    every ``.yml`` below it at any depth; ``configs/**/*.yml`` only those in
+    a subdirectory. Only ``*`` is special.
+    """
+    rx = _compile_include_wildcard(pattern)
+    return [p for p in paths if rx.match(p)]

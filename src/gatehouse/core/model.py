@@ -263,6 +263,7 @@ class MergeRequest:
     target_branch_sha: str | None = None
     diff_base_sha: str | None = None
     labels: tuple[str, ...] = ()
+    event_type: str = "detached"  # detached | merged_result | merge_train
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,12 +282,14 @@ class PipelineContext:
     project_dir: str = "."
     project_name: str = "project"
     project_namespace: str = "local"
+    project_id: int = 1
     server_host: str = "gitlab.example.com"
     changed_files: tuple[str, ...] | None = None
     variables: Mapping[str, str] = field(default_factory=dict)  # pipeline variables (--var)
     merge_request: MergeRequest | None = None
     pipeline_id: int = 0
     pipeline_iid: int = 0
+    config_path: str = ".gitlab-ci.yml"
 
     @property
     def project_path(self) -> str:

@@ -7,6 +7,7 @@ within a version. The engine stores the same document with each pipeline so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gatehouse.core.model import JobSpec, PlannedJob, PlannedPipeline
@@ -22,16 +23,18 @@ def _loc(job: JobSpec) -> dict[str, Any] | None:
     return {"file": job.loc.file, "line": job.loc.line}
 
 
-def _user_variables(
-    job: PlannedJob, predefined: set[str], pipeline_vars: set[str]
-) -> dict[str, str]:
-    """The job's environment without the predefined ``CI_*`` values nobody overrode."""
-    defined = {v.name for v in job.spec.variables} | pipeline_vars
-    hidden = predefined | set(job_variables(job.spec, job.when)) | set(PERSISTED)
-    return {k: v for k, v in sorted(job.variables.items()) if k not in hidden or k in defined}
+def _user_variables(job: PlannedJob, predefined: Mapping[str, str]) -> dict[str, str]:
+    """The job's environment without the predefined values nobody overrode, sorted by name."""
+    hidden = {**predefined, **job_variables(job.spec, job.when)}
+    return {
+        k: v
+        for k, v in sorted(job.variables.items())
+        if k not in PERSISTED and (k not in hidden or hidden[k] != v)
+    }
 
 
-def job_to_json(job: PlannedJob, predefined: set[str], pipeline_vars: set[str]) -> dict[str, Any]:
+def job_to_json(job: PlannedJob, predefined: Mapping[str, str]) -> dict[str, Any]:
+    """One job of ``plan --json`` (every field documented in docs/plan-json.md)."""
     spec = job.spec
     artifacts = None
     if spec.artifacts is not None:
@@ -60,7 +63,7 @@ def job_to_json(job: PlannedJob, predefined: set[str], pipeline_vars: set[str]) 
         "tags": list(job.tags),
         "image": job.image,
         "services": [s.name for s in spec.services],
-        "variables": _user_variables(job, predefined, pipeline_vars),
+        "variables": _user_variables(job, predefined),
         "before_script": list(spec.before_script),
         "script": list(spec.script),
         "after_script": list(spec.after_script),
@@ -73,6 +76,10 @@ def job_to_json(job: PlannedJob, predefined: set[str], pipeline_vars: set[str]) 
         "interruptible": job.interruptible,
         "resource_group": job.resource_group,
         "artifacts": artifacts,
+        "cache": [
+            {"key": c.key, "paths": list(c.paths), "policy": c.policy, "when": c.when}
+            for c in spec.cache
+        ],
         "coverage": spec.coverage,
         "environment": spec.environment.name if spec.environment else None,
         "trigger": None
@@ -97,9 +104,9 @@ def job_to_json(job: PlannedJob, predefined: set[str], pipeline_vars: set[str]) 
 def pipeline_to_json(
     pipeline: PlannedPipeline, extra_diagnostics: tuple[Diagnostic, ...] = ()
 ) -> dict[str, Any]:
+    """The whole ``plan --json`` document: context, stages, jobs, diagnostics."""
     ctx = pipeline.context
-    predefined = set(pipeline_variables(ctx))
-    user = set(ctx.variables)
+    predefined = pipeline_variables(ctx)
     return {
         "version": FORMAT_VERSION,
         "created": pipeline.created,
@@ -116,6 +123,6 @@ def pipeline_to_json(
             "variables": dict(ctx.variables),
         },
         "stages": list(pipeline.used_stages),
-        "jobs": [job_to_json(j, predefined, user) for j in pipeline.jobs],
+        "jobs": [job_to_json(j, predefined) for j in pipeline.jobs],
         "diagnostics": [d.to_json() for d in (*extra_diagnostics, *pipeline.diagnostics)],
     }

@@ -53,7 +53,7 @@ from gatehouse.core.variables import (
     merge_layers,
     plain,
 )
-from gatehouse.errors import Diagnostic, error, info, sort_diagnostics, warning
+from gatehouse.errors import Diagnostic, Location, error, info, sort_diagnostics, warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,29 @@ def _raw_lookup(*layers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def _expand(
+    layers: Mapping[str, Variable], fallback: Location | None, diags: list[Diagnostic]
+) -> dict[str, str]:
+    """Expand a job's (or the pipeline's) variables; a cycle is an error, values stay raw.
+
+    The error is located at the definition of the first variable of the cycle,
+    so a cycle among global variables is reported once, not once per job.
+    """
+    try:
+        return expand_all(layers)
+    except VariableCycleError as exc:
+        first = layers.get(exc.chain[0])
+        diags.append(
+            error(
+                "variable-cycle",
+                str(exc),
+                (first.loc if first else None) or fallback,
+                hint="a variable must not refer to itself, directly or through others",
+            )
+        )
+        return {k: v.value for k, v in layers.items()}
+
+
 def plan(
     config: PipelineConfig, context: PipelineContext, options: PlanOptions | None = None
 ) -> PlannedPipeline:
@@ -87,8 +110,14 @@ def plan(
     diags: list[Diagnostic] = []
     predefined = pipeline_variables(context)
     pipeline_vars = plain(context.variables)
+    predefined_vars = plain(predefined)  # built once: every job starts from them
     globals_ = list(config.variables)
-    facts = RuleFacts(context, options.files, options.changes_against)
+    facts = RuleFacts(
+        context,
+        options.files,
+        options.changes_against,
+        default_only=config.workflow is None or config.workflow.rules is None,
+    )
     name = config.workflow.name if config.workflow else None
 
     # 1. workflow:rules
@@ -136,6 +165,8 @@ def plan(
         if decision.included:
             decided.append((job, decision))
 
+    # A job in an unknown stage is a load error already; it cannot be placed.
+    decided = [(job, d) for job, d in decided if job.stage in config.stages]
     present = [job for job, _ in decided]
     index = index_jobs(present)
     all_index = index_jobs(config.jobs)
@@ -203,17 +234,14 @@ def plan(
                 sources = [j.name for j in earlier]
         # 5. variables
         layers = merge_layers(
-            plain({**predefined, **job_variables(job, decision.when)}),
+            predefined_vars,
+            plain(job_variables(job, decision.when)),
             _inherited_globals(job, list(global_layer.values())),
             job.variables,
             decision.variables,
             pipeline_vars,
         )
-        try:
-            env = expand_all(layers)
-        except VariableCycleError as exc:
-            diags.append(error("variable-cycle", f"job {job.name!r}: {exc}", job.loc))
-            env = {k: v.value for k, v in layers.items()}
+        env = _expand(layers, job.loc, diags)
         # env is fully expanded, so one pass over it expands recursively.
         tags = tuple(t for t in (expand_with(tag, env) for tag in job.tags) if t.strip())
         image = expand_with(job.image.name, env) if job.image else None
@@ -237,7 +265,9 @@ def plan(
         )
 
     planned.sort(key=lambda j: j.stage_index)
-    pipeline_env = expand_all(merge_layers(plain(predefined), global_layer.values(), pipeline_vars))
+    pipeline_env = _expand(
+        merge_layers(predefined_vars, global_layer.values(), pipeline_vars), None, diags
+    )
     created = True
     reason: str | None = None
     if not planned:

@@ -124,10 +124,17 @@ class WorkspaceSource:
 
     ``commit`` ``None`` means the working tree as it is now, including
     uncommitted changes to tracked files; otherwise the tree of that commit.
+
+    ``snapshot_dir`` names a pipeline-wide snapshot of that tree taken once
+    (``gatehouse.executors.workspace.Workspaces.snapshot``) so that every job
+    of a pipeline sees the same files even while the user edits the working
+    tree. It is a path on the machine that runs the executor; ``None`` makes
+    the executor copy the tree for this one job.
     """
 
     project_dir: str
     commit: str | None = None
+    snapshot_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +145,12 @@ class JobRequest:
     variables, pipeline, global and job variables, already expanded);
     ``scripts`` is ``before_script`` followed by ``script``, run in one shell;
     ``after_script`` runs in a new shell with its own timeout.
+
+    ``network`` is honoured by executors that can isolate the network (the
+    sandbox): ``False`` (the default) means no network; the engine sets it from
+    the job variable ``GATEHOUSE_SANDBOX_NETWORK``. ``coverage_regex`` is
+    GitLab's ``coverage:`` (``/regex/`` or a bare regex): the last matching log
+    line wins, then the first number in the match.
     """
 
     attempt_id: str  # unique per attempt, e.g. "12/345" (pipeline id / job id)
@@ -151,10 +164,11 @@ class JobRequest:
     source: WorkspaceSource = field(default_factory=lambda: WorkspaceSource("."))
     artifacts_in: tuple[ArtifactManifest, ...] = ()
     artifacts_out: ArtifactSpec | None = None
-    network: bool = True
+    network: bool = False
     shell: str = "bash"
     log_path: str = ""
     log_limit: int = 4 * 1024 * 1024
+    coverage_regex: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,13 +210,26 @@ class Executor(Protocol):
 
 
 class ArtifactStore(Protocol):
-    """Content-addressed blobs: identical content is stored once."""
+    """Content-addressed blobs: identical content is stored once.
+
+    ``open`` and ``materialize`` raise :class:`gatehouse.errors.StorageError`
+    for a blob that is not stored.
+    """
 
     def put_path(self, path: str) -> BlobRef:
         """Store a file's content (streamed, never whole in memory)."""
         ...
 
     def put_stream(self, stream: IO[bytes]) -> BlobRef: ...
+
+    def adopt(self, path: str) -> BlobRef:
+        """Store a file the caller is about to discard, and remove it.
+
+        The fast path for collecting artifacts from a workspace that will be
+        deleted: a store on the same file system moves the file in after
+        hashing it instead of copying it. ``path`` no longer exists afterwards.
+        """
+        ...
 
     def open(self, blob: BlobRef) -> IO[bytes]: ...
 

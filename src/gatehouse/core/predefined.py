@@ -49,6 +49,7 @@ def pipeline_variables(ctx: PipelineContext) -> dict[str, str]:
         "CI_SERVER_PROTOCOL": "https",
         "CI_SERVER_NAME": "GitLab",
         "CI_API_V4_URL": f"{url}/api/v4",
+        "CI_PROJECT_ID": str(ctx.project_id),
         "CI_PROJECT_NAME": ctx.project_name,
         "CI_PROJECT_TITLE": ctx.project_name,
         "CI_PROJECT_PATH": path,
@@ -62,7 +63,7 @@ def pipeline_variables(ctx: PipelineContext) -> dict[str, str]:
         "CI_REGISTRY": registry,
         "CI_REGISTRY_IMAGE": f"{registry}/{path.lower()}",
         "CI_DEFAULT_BRANCH": ctx.default_branch,
-        "CI_CONFIG_PATH": ".gitlab-ci.yml",
+        "CI_CONFIG_PATH": ctx.config_path,
         "CI_COMMIT_SHA": ctx.sha,
         "CI_COMMIT_SHORT_SHA": ctx.sha[:8],
         "CI_COMMIT_BEFORE_SHA": ctx.before_sha,
@@ -95,10 +96,13 @@ def pipeline_variables(ctx: PipelineContext) -> dict[str, str]:
                 "CI_MERGE_REQUEST_TARGET_BRANCH_SHA": mr.target_branch_sha or "",
                 "CI_MERGE_REQUEST_DIFF_BASE_SHA": mr.diff_base_sha or "",
                 "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH": mr.source_project_path or path,
+                "CI_MERGE_REQUEST_SOURCE_PROJECT_URL": f"{url}/{mr.source_project_path or path}",
+                "CI_MERGE_REQUEST_SOURCE_PROJECT_ID": str(ctx.project_id),
+                "CI_MERGE_REQUEST_PROJECT_ID": str(ctx.project_id),
                 "CI_MERGE_REQUEST_PROJECT_PATH": path,
                 "CI_MERGE_REQUEST_PROJECT_URL": f"{url}/{path}",
                 "CI_MERGE_REQUEST_REF_PATH": f"refs/merge-requests/{mr.iid}/head",
-                "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
+                "CI_MERGE_REQUEST_EVENT_TYPE": mr.event_type,
                 "CI_MERGE_REQUEST_LABELS": ",".join(mr.labels),
                 "CI_MERGE_REQUEST_APPROVED": "true",
                 "CI_OPEN_MERGE_REQUESTS": f"{path}!{mr.iid}",
@@ -108,17 +112,22 @@ def pipeline_variables(ctx: PipelineContext) -> dict[str, str]:
 
 
 def job_variables(job: JobSpec, when: str) -> dict[str, str]:
-    """Job-level predefined variables (usable in ``rules:if`` as well)."""
+    """Job-level predefined variables (usable in ``rules:if`` as well).
+
+    ``when`` is accepted for callers that know it; nothing here depends on it
+    any more (``CI_JOB_MANUAL`` says a person started the job, which only the
+    engine knows, at run time).
+    """
+    del when
     out = {
         "CI_JOB_NAME": job.name,
         "CI_JOB_NAME_SLUG": slugify(job.name),
+        "CI_JOB_GROUP_NAME": job.base_name,
         "CI_JOB_STAGE": job.stage,
         "CI_NODE_TOTAL": str(job.parallel.total if job.parallel else 1),
     }
     if job.parallel is not None:
         out["CI_NODE_INDEX"] = str(job.parallel.index)
-    if when == "manual":
-        out["CI_JOB_MANUAL"] = "true"
     return out
 
 
@@ -130,6 +139,7 @@ PERSISTED = (
     "CI_JOB_STARTED_AT",
     "CI_JOB_TIMEOUT",
     "CI_JOB_STATUS",
+    "CI_JOB_MANUAL",
     "CI_PIPELINE_ID",
     "CI_PIPELINE_URL",
     "CI_PIPELINE_CREATED_AT",

@@ -7,14 +7,16 @@ rule, ``if``, ``changes`` and ``exists`` are ANDed; a rule with none of them
 always matches. When no rule matches, the job is not in the pipeline.
 
 ``rules:changes`` holds whenever the change set is unknown and, as in GitLab,
-for pipelines that are not pushes or merge requests (tags, schedules, web,
-API, triggers) — unless ``compare_to`` names a ref, in which case the diff
-against that ref is used.
+for pipelines that are not branch pushes or merge requests (tags, schedules,
+web, API, triggers, a new branch) — unless ``compare_to`` names a ref, in
+which case the diff against that ref is used, whatever the pipeline.
 
-Jobs without ``rules`` use ``only``/``except``; a job with none of the three
-behaves as ``only: [branches, tags]``, so it is *not* in merge-request
-pipelines. Conditions of several ``only`` keys are ANDed, the entries of one
-key ORed; ``except`` excludes when all its keys match.
+Jobs without ``rules`` use ``only``/``except``. A job without ``rules`` and
+without ``only`` behaves as ``only: [branches, tags]`` — so it is *not* in
+merge-request pipelines — unless the configuration has ``workflow:rules``,
+which drop that default (GitLab MR !21742). The entries of one key are ORed;
+``only`` needs every key to hold, while ``except`` excludes the job as soon as
+*one* of its keys holds (GitLab's code, not its documentation).
 
 Where ``when: manual`` is written decides whether the job blocks the
 pipeline: at job level it defaults to ``allow_failure: true``; set by a rule
@@ -41,6 +43,7 @@ from gatehouse.core.model import (
 from gatehouse.core.variables import Variable
 
 Lookup = Callable[[str], str | None]
+DEFAULT_ONLY = OnlyExcept(refs=("branches", "tags"))
 _DIFF_EVENTS = ("push", "merge_request_event", "external_pull_request_event")
 
 
@@ -51,6 +54,8 @@ class RuleFacts:
     context: PipelineContext
     files: Sequence[str]  # the project's files, for `exists`
     changes_against: Mapping[str, tuple[str, ...]]  # compare_to ref → changed files
+    # GitLab drops the implicit `only: [branches, tags]` when workflow:rules exist.
+    default_only: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,7 @@ def changes_hold(changes: Changes, facts: RuleFacts) -> bool:
         if changed is None:
             return True
         return any_match(changes.paths, changed)
-    if ctx.event not in _DIFF_EVENTS or ctx.changed_files is None:
+    if ctx.is_tag or ctx.event not in _DIFF_EVENTS or ctx.changed_files is None:
         return True
     return any_match(changes.paths, ctx.changed_files)
 
@@ -131,11 +136,11 @@ def decide(job: JobSpec, lookup: Lookup, facts: RuleFacts) -> Decision:
             reason=f"rule at {rule.loc} matched" if rule.loc else "a rule matched",
         )
     only = job.only
-    if only is None and job.except_ is None:
-        only = OnlyExcept(refs=("branches", "tags"))
+    if only is None and facts.default_only:
+        only = DEFAULT_ONLY
     if only is not None and not only_matches(only, lookup, facts):
         return Decision(False, "never", AllowFailure(False), reason="only: does not match")
-    if job.except_ is not None and only_matches(job.except_, lookup, facts):
+    if job.except_ is not None and except_matches(job.except_, lookup, facts):
         return Decision(False, "never", AllowFailure(False), reason="except: matches")
     return Decision(
         True,
@@ -148,48 +153,75 @@ def decide(job: JobSpec, lookup: Lookup, facts: RuleFacts) -> Decision:
     )
 
 
-_REF_KEYWORDS: dict[str, Callable[[PipelineContext], bool]] = {
-    "branches": lambda c: not c.is_tag and c.event != "merge_request_event",
-    "tags": lambda c: c.is_tag,
-    "merge_requests": lambda c: c.event == "merge_request_event",
-    "schedules": lambda c: c.event == "schedule",
-    "web": lambda c: c.event == "web",
-    "api": lambda c: c.event == "api",
-    "triggers": lambda c: c.event == "trigger",
-    "pushes": lambda c: c.event == "push",
-    "pipelines": lambda c: c.event in ("pipeline", "parent_pipeline"),
-    "chat": lambda c: c.event == "chat",
-    "external": lambda c: c.event == "external",
-    "external_pull_requests": lambda c: c.event == "external_pull_request_event",
-}
+def _pluralize(word: str) -> str:
+    """ActiveSupport's plural for the pipeline-source words GitLab compares (push → pushes)."""
+    if word.endswith(("s", "sh", "ch", "x", "z")):
+        return word + "es"
+    return word + "s"
 
 
 def _ref_matches(pattern: str, ctx: PipelineContext) -> bool:
-    keyword = _REF_KEYWORDS.get(pattern)
-    if keyword is not None:
-        return keyword(ctx)
+    """One ``only``/``except`` ``refs`` entry, as GitLab's ``Policy::Refs`` decides it.
+
+    ``tags`` and ``branches`` match tag and branch pipelines (a schedule on a
+    branch is a branch pipeline; a merge-request pipeline is neither); any
+    other keyword is the pipeline source without ``_event``, singular or
+    plural (``pushes``, ``schedules``, ``merge_requests``, ``web``, ``api`` …);
+    otherwise the entry is a branch or tag name, or a ``/regex/``, and matches
+    only branch and tag pipelines. ``name@group/project`` also requires the
+    project path.
+    """
     name, _, project = pattern.partition("@")
     if project and project != ctx.project_path:
         return False
-    ref = (
-        ctx.merge_request.source_branch
-        if ctx.merge_request and ctx.event == "merge_request_event"
-        else ctx.ref
-    )
-    m = re.fullmatch(r"/(.+)/([a-zA-Z]*)", name, re.DOTALL)
+    branch = not ctx.is_tag and ctx.event != "merge_request_event"
+    if name == "tags" and ctx.is_tag:
+        return True
+    if name == "branches" and branch:
+        return True
+    source = ctx.event.removesuffix("_event")
+    if name in (source, _pluralize(source)):
+        return True
+    if source == "external_pull_request" and name == "merge_requests":
+        return True
+    if not (branch or ctx.is_tag):
+        return False
+    m = re.fullmatch(r"/(.*)/([ismU]*)", name)
     if m:
         try:
-            return translate_regex(m.group(1), m.group(2)).search(ref) is not None
+            return translate_regex(m.group(1), m.group(2)).search(ctx.ref) is not None
         except ExpressionError:
-            return False
-    return name == ref
+            return name == ctx.ref
+    return name == ctx.ref
+
+
+def _policies(spec: OnlyExcept, lookup: Lookup, facts: RuleFacts) -> list[bool]:
+    """One answer per key given (refs, variables, changes, kubernetes), entries ORed within."""
+    ctx = facts.context
+    answers = []
+    if spec.refs:
+        answers.append(any(_ref_matches(r, ctx) for r in spec.refs))
+    if spec.variables:
+        answers.append(any(expr.evaluate(lookup) for expr in spec.variables))
+    if spec.changes:
+        answers.append(changes_hold(Changes(spec.changes), facts))
+    if spec.kubernetes is not None:
+        # `kubernetes: active` needs a project with an active Kubernetes
+        # integration, which a gatehouse project never has.
+        answers.append(False)
+    return answers
 
 
 def only_matches(spec: OnlyExcept, lookup: Lookup, facts: RuleFacts) -> bool:
-    """All keys given must match (AND); within a key, any entry (OR)."""
-    ctx = facts.context
-    if spec.refs and not any(_ref_matches(r, ctx) for r in spec.refs):
-        return False
-    if spec.variables and not any(expr.evaluate(lookup) for expr in spec.variables):
-        return False
-    return not (spec.changes and not changes_hold(Changes(spec.changes), facts))
+    """``only``: every key given must hold (AND); within a key, any entry (OR)."""
+    return all(_policies(spec, lookup, facts))
+
+
+def except_matches(spec: OnlyExcept, lookup: Lookup, facts: RuleFacts) -> bool:
+    """``except``: the job is excluded when *any* key given holds.
+
+    This is what GitLab's code does (``@except.none? { … satisfied_by? }``, one
+    policy per key), although its documentation describes ``except`` as the
+    negation of the ANDed keys.
+    """
+    return any(_policies(spec, lookup, facts))

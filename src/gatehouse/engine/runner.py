@@ -59,6 +59,7 @@ from gatehouse.engine.settings import EngineSettings
 from gatehouse.settings import parse_duration
 
 ArtifactLookup = Callable[[str], ArtifactManifest | None]
+RETRYING = "will retry"  # the start of the note given with a failed attempt that is retried
 
 
 @dataclass
@@ -80,6 +81,9 @@ class RunOptions:
     masked: frozenset[str] = frozenset()  # names of variables whose values are masked in logs
     origin: str = "local"  # what started the pipeline: local, gate …
     workspace: WorkspaceSource | None = None  # default: the working tree of the context's project
+    base_env: Mapping[str, str] = field(
+        default_factory=dict
+    )  # host variables jobs inherit (PATH …)
 
 
 class PipelineRunner:
@@ -320,7 +324,9 @@ class PipelineRunner:
         attempt_id = f"{pipeline_id}/{job.record.id}"
         log_path = self.data_dir / "logs" / str(pipeline_id) / f"{job.record.id}.log"
         timeout = min(planned.timeout or self.settings.default_timeout, self.settings.max_timeout)
-        env = dict(planned.variables)
+        env = {**self.options.base_env, **planned.variables}
+        if planned.when == "manual":
+            env["CI_JOB_MANUAL"] = "true"
         env.update(
             {
                 "CI_JOB_ID": str(job.record.id),
@@ -352,14 +358,14 @@ class PipelineRunner:
             if a.expire_in is not None and a.expire_in.strip().lower() == "never":
                 expire = None
             artifacts_out = ArtifactSpec(
-                # The runner expands variables in these paths; so do we.
-                paths=tuple(expand_with(p, env) for p in a.paths),
-                exclude=tuple(expand_with(p, env) for p in a.exclude),
+                # The executor expands $VARS in paths against the job's final environment.
+                paths=a.paths,
+                exclude=a.exclude,
                 untracked=a.untracked,
                 when=a.when,
                 name=expand_with(a.name, env) if a.name else "artifacts",
                 expire_in=expire,
-                reports={k: tuple(expand_with(p, env) for p in v) for k, v in a.reports.items()},
+                reports={k: tuple(v) for k, v in a.reports.items()},
             )
         network = env.get("GATEHOUSE_SANDBOX_NETWORK", "").lower() in ("1", "true", "yes")
         return JobRequest(
@@ -375,6 +381,7 @@ class PipelineRunner:
             artifacts_in=tuple(artifacts_in),
             artifacts_out=artifacts_out,
             network=network,
+            coverage_regex=spec.coverage,
             log_path=str(log_path),
             log_limit=self.settings.log_limit,
         )
@@ -419,32 +426,30 @@ class PipelineRunner:
             coverage=outcome.coverage,
         )
         self._store_artifacts(job, outcome)
+        retrying = (
+            status in (JobStatus.FAILED, JobStatus.WARNING)
+            and not self._canceling
+            and should_retry(planned.spec.retry, job.record.attempt, reason, outcome.exit_code)
+        )
         note = detail
         if status is JobStatus.CANCELED:
             note = note or "canceled"
+        elif retrying:
+            note = f"{RETRYING} (attempt {job.record.attempt + 1} of {planned.spec.retry.max + 1})"
         job.state = JobState(status, job.record.attempt, outcome.exit_code, reason, note)
         self.observer.job_finished(planned, job.record, note)
         if self.reporter is not None:
             self.reporter.job_finished(job.record, planned, outcome)
-        if (
-            status in (JobStatus.FAILED, JobStatus.WARNING)
-            and not self._canceling
-            and should_retry(planned.spec.retry, job.record.attempt, reason, outcome.exit_code)
-        ):
+        if retrying:
             await self._retry(job)
 
     def _store_artifacts(self, job: _Job, outcome: JobOutcome) -> None:
         spec = job.planned.spec.artifacts
-        expire_at = None
-        finished = outcome.finished_at
+        expire: float | None = self.settings.artifacts_expire_in
+        if spec is not None and spec.expire_in is not None:
+            expire = None if spec.expire_in.strip().lower() == "never" else spec.expire_seconds
+        expire_at = outcome.finished_at + expire if expire is not None else None
         if outcome.artifacts is not None:
-            expire = None
-            if spec is not None:
-                if spec.expire_in is None:
-                    expire = self.settings.artifacts_expire_in
-                elif spec.expire_in.strip().lower() != "never":
-                    expire = spec.expire_seconds
-            expire_at = finished + expire if expire is not None else None
             name = spec.name if spec and spec.name else "artifacts"
             self.store.add_artifacts(
                 ArtifactSetRecord(job.record.id, "archive", name, expire_at, outcome.artifacts)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from difflib import get_close_matches
+from typing import TYPE_CHECKING
 
-from gatehouse.core.config import keywords as kw
 from gatehouse.core.config.extends import resolve_extends, resolve_references
 from gatehouse.core.config.include import IncludeContext, load_tree
 from gatehouse.core.config.jobs import (
@@ -25,10 +25,13 @@ from gatehouse.core.config.jobs import (
     read_workflow,
 )
 from gatehouse.core.config.nodes import LocDict
-from gatehouse.core.config.validate import validate_jobs
+from gatehouse.core.config.validate import validate_jobs, warn_duplicate_pipelines
+from gatehouse.core.config.values import parse_variables
 from gatehouse.core.model import JobSpec, PipelineConfig
-from gatehouse.core.ports import ProjectFiles
 from gatehouse.errors import Diagnostic, error, sort_diagnostics, warning
+
+if TYPE_CHECKING:  # the ports module is heavy and only needed for typing
+    from gatehouse.core.ports import ProjectFiles
 
 __all__ = ["IncludeContext", "MemoryFiles", "load_config"]
 
@@ -59,9 +62,9 @@ def load_config(
     diags.extend(load_diags)
     external_missing = any(d.code == "unavailable-include" for d in diags)
     tree, incomplete = resolve_extends(tree, diags, external_missing=external_missing)
-    tree = resolve_references(tree, diags, external_missing=external_missing)
+    tree, broken = resolve_references(tree, diags, external_missing=external_missing)
     stages = read_stages(tree, diags)
-    variables = kw.parse_variables(
+    variables = parse_variables(
         tree.get("variables"), tree.key_loc("variables"), "variables", diags
     )
     workflow = read_workflow(tree, diags)
@@ -98,6 +101,7 @@ def load_config(
             diags,
             unresolved=incomplete.get(key, ()),
             external_missing=external_missing,
+            broken_reference=key in broken,
         )
         for job in built:
             if job.name in jobs:
@@ -119,6 +123,7 @@ def load_config(
             )
         )
     validate_jobs(list(jobs.values()), stages, diags)
+    warn_duplicate_pipelines(list(jobs.values()), workflow, diags)
     return PipelineConfig(
         stages=stages,
         variables=variables,

@@ -26,6 +26,8 @@ from gatehouse.errors import Diagnostic, error, warning
 
 MAX_EXTENDS_DEPTH = 11
 MAX_REFERENCE_DEPTH = 10
+# What a !reference into an unavailable include resolves to: the item or key is left out.
+_UNAVAILABLE: Any = object()
 
 
 def _suggest(name: str, candidates: list[str]) -> str | None:
@@ -44,9 +46,21 @@ def resolve_extends(
     incomplete jobs with the names of its missing templates.
     """
     resolved: dict[str, LocDict] = {}
+    height: dict[str, int] = {}  # extends hops below a key, on its longest chain
     failed: set[str] = set()
     incomplete: dict[str, tuple[str, ...]] = {}
     names = [k for k in config if isinstance(k, str)]
+
+    def _chain(name: str) -> list[str]:
+        """The longest extends chain below ``name``, for the message."""
+        chain = [name]
+        while True:
+            entry = config.get(chain[-1])
+            parents = entry.get("extends") if isinstance(entry, LocDict) else None
+            parents = [parents] if isinstance(parents, str) else parents
+            if not isinstance(parents, list) or not parents or len(chain) > len(config):
+                return chain
+            chain.append(max(parents, key=lambda p: height.get(p, 0) if isinstance(p, str) else -1))
 
     def resolve(name: str, chain: list[str]) -> LocDict | None:
         if name in resolved:
@@ -69,17 +83,6 @@ def resolve_extends(
             )
             failed.add(name)
             return None
-        if len(chain) >= MAX_EXTENDS_DEPTH:
-            diagnostics.append(
-                error(
-                    "extends-too-deep",
-                    f"`extends` nested more than {MAX_EXTENDS_DEPTH} levels: "
-                    + " -> ".join([*chain, name]),
-                    loc,
-                )
-            )
-            failed.add(name)
-            return None
         parents = entry["extends"]
         if isinstance(parents, str):
             parents = [parents]
@@ -94,6 +97,7 @@ def resolve_extends(
         merged = LocDict(entry.loc)
         ok = True
         missing: list[str] = []
+        height[name] = 1
         for parent in parents:
             if parent not in config:
                 if external_missing:
@@ -132,6 +136,7 @@ def resolve_extends(
                     )
                 ok = False
                 continue
+            height[name] = max(height[name], 1 + height.get(parent, 0))
             merged = deep_merge(merged, base)
         if not ok:
             failed.add(name)
@@ -151,6 +156,16 @@ def resolve_extends(
     for key, value in config.items():
         if isinstance(key, str) and isinstance(value, LocDict) and "extends" in value:
             result = resolve(key, [])
+            if height.get(key, 0) > MAX_EXTENDS_DEPTH:
+                diagnostics.append(
+                    error(
+                        "extends-too-deep",
+                        f"{key}: `extends` nested {height[key]} levels deep; "
+                        f"GitLab allows {MAX_EXTENDS_DEPTH}: " + " -> ".join(_chain(key)),
+                        value.key_loc("extends"),
+                        hint="flatten the hierarchy: let a template extend several parents instead",
+                    )
+                )
             if result is None:
                 # Keep the job without its parents so later phases can still report on it.
                 result = LocDict(value.loc)
@@ -165,12 +180,17 @@ def resolve_extends(
 
 def resolve_references(
     config: LocDict, diagnostics: list[Diagnostic], *, external_missing: bool = False
-) -> LocDict:
+) -> tuple[LocDict, set[str]]:
     """Replace every ``!reference`` with a copy of the value it points at.
 
     With ``external_missing``, a reference to a template that does not exist is
     a warning (it probably lives in an unavailable include) and resolves to nothing.
+    Returns the new mapping and the top-level keys holding a reference that
+    failed (so later phases do not pile consequential errors on them).
     """
+    failed: set[str] = set()
+
+    reported_cycles: set[frozenset[tuple[str, ...]]] = set()
 
     def lookup(ref: Reference) -> tuple[bool, Any]:
         node: Any = config
@@ -179,20 +199,42 @@ def resolve_references(
                 where = ", ".join(ref.path[: i + 1])
                 return False, f"!reference [{where}] could not be found"
             node = node[part]
+        if node is None or node is False:
+            # GitLab treats a null or false target as missing ("could not be found").
+            where = ", ".join(ref.path)
+            return False, f"!reference [{where}] could not be found (its value is {node!r})"
         return True, node
 
     def resolve_value(value: Any, chain: tuple[Reference, ...]) -> Any:
+        """The value with its references replaced; unchanged containers are returned as is.
+
+        Most of a configuration holds no reference, so containers are only
+        rebuilt on the path to one (loaded values are never mutated).
+        """
         if isinstance(value, Reference):
             return resolve_ref(value, chain)
         if isinstance(value, LocDict):
+            changed: dict[Any, Any] = {}
+            for k, v in value.items():
+                resolved = resolve_value(v, chain)
+                if resolved is not v:
+                    changed[k] = resolved
+            if not changed:
+                return value
             out = LocDict(value.loc)
             for k, v in value.items():
-                out.set(k, resolve_value(v, chain), value.key_loc(k))
+                resolved = changed.get(k, v)
+                if resolved is not _UNAVAILABLE:
+                    out.set(k, resolved, value.key_loc(k))
             return out
         if isinstance(value, LocList):
+            items = [resolve_value(v, chain) for v in value]
+            if all(new is old for new, old in zip(items, value, strict=True)):
+                return value
             lst = LocList(value.loc)
-            for i, v in enumerate(value):
-                lst.add(resolve_value(v, chain), value.item_loc(i))
+            for i, resolved in enumerate(items):
+                if resolved is not _UNAVAILABLE:
+                    lst.add(resolved, value.item_loc(i))
             return lst
         return value
 
@@ -201,7 +243,12 @@ def resolve_references(
             return None
         key = ref.path
         if any(r.path == key for r in chain):
-            cycle = [str(r) for r in chain[[r.path for r in chain].index(key) :]] + [str(ref)]
+            members = chain[[r.path for r in chain].index(key) :]
+            seen = frozenset(r.path for r in members)
+            if seen in reported_cycles:
+                return None
+            reported_cycles.add(seen)
+            cycle = [str(r) for r in members] + [str(ref)]
             diagnostics.append(
                 error(
                     "reference-cycle",
@@ -229,7 +276,7 @@ def resolve_references(
                     hint="mirror the include with --include-dir DIR to load it",
                 )
             )
-            return None
+            return _UNAVAILABLE
         if not found:
             top = [k for k in config if isinstance(k, str)]
             diagnostics.append(
@@ -245,5 +292,10 @@ def resolve_references(
 
     out = LocDict(config.loc)
     for key, value in config.items():
-        out.set(key, resolve_value(value, ()), config.key_loc(key))
-    return out
+        before = len(diagnostics)
+        resolved = resolve_value(value, ())
+        if resolved is not _UNAVAILABLE:
+            out.set(key, resolved, config.key_loc(key))
+        if len(diagnostics) > before and isinstance(key, str):
+            failed.add(key)
+    return out, failed

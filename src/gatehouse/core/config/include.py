@@ -31,17 +31,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatehouse.core.config.inputs import interpolate, resolve_inputs
 from gatehouse.core.config.merge import deep_merge
 from gatehouse.core.config.nodes import LocDict, LocList
 from gatehouse.core.config.yamlfile import parse_yaml
 from gatehouse.core.expressions import ExpressionError, parse
-from gatehouse.core.globs import any_match, glob_filter, has_magic
-from gatehouse.core.ports import ProjectFiles
+from gatehouse.core.globs import any_match, include_wildcard_filter
 from gatehouse.core.variables import expand_once
 from gatehouse.errors import Diagnostic, Location, error, warning
+
+if TYPE_CHECKING:
+    from gatehouse.core.ports import ProjectFiles
 
 MAX_INCLUDES = 150
 INCLUDE_TYPES = ("local", "project", "remote", "template", "component")
@@ -118,7 +120,14 @@ def _resolve_file(
     text: str,
     inputs: Mapping[str, Any] | None,
     include_loc: Location | None,
+    local_origin: _Origin | None = None,
 ) -> LocDict:
+    """Parse one file and merge its includes under it.
+
+    Nested ``include:local`` entries resolve in ``local_origin``: the file's
+    own project for local, project and component files, but the *including*
+    project for remote files and templates, which have no project of their own.
+    """
     display = origin.display(rel)
     parsed = parse_yaml(text, display)
     state.diagnostics.extend(parsed.diagnostics)
@@ -147,7 +156,7 @@ def _resolve_file(
     if includes is not None:
         state.stack.append(display)
         for entry, loc in _entries(includes, body.key_loc("include")):
-            for sub in _include(state, origin, entry, loc):
+            for sub in _include(state, local_origin or origin, entry, loc):
                 merged = deep_merge(merged, sub)
         state.stack.pop()
     own = LocDict(body.loc)
@@ -207,7 +216,7 @@ def _include(state: _State, origin: _Origin, entry: Any, loc: Location | None) -
         inputs = None
     if kind == "local":
         return _include_local(state, origin, entry["local"], inputs, loc)
-    return _include_external(state, kind, entry, inputs, loc)
+    return _include_external(state, origin, kind, entry, inputs, loc)
 
 
 def _count(state: _State, loc: Location | None) -> bool:
@@ -236,30 +245,36 @@ def _include_local(
         )
         return []
     path = expand_once(raw, state.lookup).lstrip("/")
-    if has_magic(path):
+    if "*" in path:
         all_files = [
             f[len(origin.root) + 1 :] if origin.root else f
             for f in origin.files.list_files()
             if not origin.root or f.startswith(origin.root + "/")
         ]
-        targets = sorted(glob_filter(path, all_files))
-        targets = [t for t in targets if t.endswith((".yml", ".yaml"))]
+        targets = sorted(include_wildcard_filter(path, all_files))
         if not targets:
             state.diagnostics.append(
-                error("missing-include", f"include:local {raw!r} matches no .yml/.yaml file", loc)
-            )
-            return []
-    else:
-        if not path.endswith((".yml", ".yaml")):
-            state.diagnostics.append(
-                error(
-                    "invalid-include",
-                    f"included file {raw!r} does not have a YAML extension (.yml or .yaml)",
+                warning(
+                    "include-matches-nothing",
+                    f"include:local {raw!r} matches no file; nothing is included",
                     loc,
+                    hint="'*' matches within one directory, '**' across directories",
                 )
             )
             return []
+    else:
         targets = [path]
+    for target in targets:
+        if not target.endswith((".yml", ".yaml")):
+            state.diagnostics.append(
+                error(
+                    "invalid-include",
+                    f"included file {target!r} does not have a YAML extension (.yml or .yaml)",
+                    loc,
+                    hint="GitLab includes only .yml and .yaml files",
+                )
+            )
+    targets = [t for t in targets if t.endswith((".yml", ".yaml"))]
     results = []
     for target in targets:
         if not _count(state, loc):
@@ -299,7 +314,7 @@ def _external_candidates(
     """
     if kind == "project":
         project = expand_once(str(entry["project"]), lookup).strip("/")
-        ref = entry.get("ref")
+        ref = expand_once(str(entry["ref"]), lookup) if entry.get("ref") is not None else None
         files = entry.get("file")
         names = (
             [str(f) for f in files] if isinstance(files, list) else [str(files)] if files else []
@@ -330,6 +345,7 @@ def _external_candidates(
 
 def _include_external(
     state: _State,
+    including: _Origin,
     kind: str,
     entry: Mapping[str, Any],
     inputs: Mapping[str, Any] | None,
@@ -350,7 +366,10 @@ def _include_external(
                     continue
                 found_any = True
                 if _count(state, loc):
-                    results.append(_resolve_file(state, mirror_origin, rel, text, inputs, loc))
+                    nested = including if kind in ("remote", "template") else None
+                    results.append(
+                        _resolve_file(state, mirror_origin, rel, text, inputs, loc, nested)
+                    )
                 break
             if found_any and kind == "component":
                 break
@@ -382,8 +401,18 @@ def _rules_allow(state: _State, rules: Any, loc: Location | None) -> bool:
                 error("invalid-rule", "each include rule must be a mapping", rloc)
             )
             return False
+        when = rule.get("when", "always")
+        if when not in ("always", "never"):
+            state.diagnostics.append(
+                error(
+                    "invalid-rule",
+                    f"include rules: when must be always or never, not {when!r}",
+                    rloc,
+                )
+            )
+            return False
         if _include_rule_matches(state, rule, rloc):
-            return bool(rule.get("when", "always") != "never")
+            return bool(when != "never")
     return False
 
 

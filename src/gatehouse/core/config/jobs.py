@@ -12,22 +12,31 @@ keywords, hidden templates (names starting with ``.``) and jobs. This module:
   does the same for global variables (applied by the planner);
 - parses every job keyword into the typed model, keeping unknown keywords
   (with a warning) so nothing the user wrote is silently lost;
-- expands ``parallel: N`` into ``name 1/N`` … and ``parallel: matrix`` into
-  ``name: [v1, v2]`` jobs, with GitLab's exact names.
+- hands ``parallel`` to :mod:`gatehouse.core.config.parallel`, which makes
+  the concrete jobs with GitLab's exact names.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
-from dataclasses import replace
 from difflib import get_close_matches
 from typing import Any
 
 from gatehouse.core.config import keywords as kw
+from gatehouse.core.config.conditions import parse_only_except, parse_rules
+from gatehouse.core.config.needs import parse_needs
 from gatehouse.core.config.nodes import LocDict
-from gatehouse.core.model import DEFAULT_STAGES, JobSpec, ParallelIndex, Workflow
-from gatehouse.core.variables import Variable
+from gatehouse.core.config.parallel import expand_parallel
+from gatehouse.core.config.values import (
+    key_loc,
+    parse_bool,
+    parse_commands,
+    parse_string_list,
+    parse_timeout,
+    parse_variables,
+    parse_when,
+)
+from gatehouse.core.model import DEFAULT_STAGES, JobSpec, Workflow
 from gatehouse.errors import Diagnostic, Location, error, warning
 
 GLOBAL_KEYWORDS = frozenset(
@@ -110,7 +119,6 @@ KEPT_KEYWORDS = frozenset(
         "publish",
     }
 )
-MAX_PARALLEL = 200
 
 
 def read_stages(root: LocDict, diags: list[Diagnostic]) -> tuple[str, ...]:
@@ -125,7 +133,7 @@ def read_stages(root: LocDict, diags: list[Diagnostic]) -> tuple[str, ...]:
         stages: list[str] = list(DEFAULT_STAGES)
     else:
         loc = root.key_loc("stages" if "stages" in root else "types")
-        stages = list(kw.parse_string_list(raw, loc, "stages", diags, nested=True))
+        stages = list(parse_string_list(raw, loc, "stages", diags, nested=True))
         for reserved in (".pre", ".post"):
             if reserved in stages:
                 stages.remove(reserved)
@@ -152,11 +160,11 @@ def read_workflow(root: LocDict, diags: list[Diagnostic]) -> Workflow | None:
                 warning(
                     "unknown-keyword",
                     f"workflow: unknown key {k!r} (ignored)",
-                    kw.key_loc(raw, k, loc),
+                    key_loc(raw, k, loc),
                 )
             )
     rules = (
-        kw.parse_rules(raw["rules"], kw.key_loc(raw, "rules", loc), diags, workflow=True)
+        parse_rules(raw["rules"], key_loc(raw, "rules", loc), diags, workflow=True)
         if "rules" in raw
         else None
     )
@@ -184,7 +192,7 @@ def read_defaults(root: LocDict, diags: list[Diagnostic]) -> LocDict:
         diags.append(error("invalid-default", "default must be a mapping", loc))
         return defaults
     for key, value in raw.items():
-        where = kw.key_loc(raw, key, loc)
+        where = key_loc(raw, key, loc)
         if key not in DEFAULT_KEYS:
             diags.append(
                 warning(
@@ -197,10 +205,11 @@ def read_defaults(root: LocDict, diags: list[Diagnostic]) -> LocDict:
             continue
         if key in defaults:
             diags.append(
-                warning(
+                error(
                     "conflicting-default",
-                    f"both default:{key} and the top-level {key} are set; default:{key} wins",
+                    f"{key} is defined in top-level and `default:` entry",
                     where,
+                    hint=f"keep one: move the top-level {key} into default:",
                 )
             )
         if key == "timeout":
@@ -241,7 +250,7 @@ def _inherit(
                 error(
                     "invalid-inherit",
                     f"inherit:{key} must be true, false or a list",
-                    kw.key_loc(raw, key, loc),
+                    key_loc(raw, key, loc),
                 )
             )
             result.append(True)
@@ -251,7 +260,7 @@ def _inherit(
                 warning(
                     "unknown-keyword",
                     f"inherit: unknown key {key!r} (ignored)",
-                    kw.key_loc(raw, key, loc),
+                    key_loc(raw, key, loc),
                 )
             )
     return result[0], result[1]
@@ -263,7 +272,7 @@ def _apply_defaults(job: LocDict, defaults: LocDict, inherit: bool | tuple[str, 
     out = LocDict(job.loc, job.items())
     out.key_locs = dict(job.key_locs)
     for key, value in defaults.items():
-        if key in job:
+        if job.get(key) is not None:  # a null value does not opt out, as in GitLab
             continue
         if isinstance(inherit, tuple) and key not in inherit:
             continue
@@ -281,6 +290,7 @@ def build_job(
     *,
     unresolved: tuple[str, ...] = (),
     external_missing: bool = False,
+    broken_reference: bool = False,
 ) -> list[JobSpec]:
     """Parse one job definition into one or more concrete jobs (parallel expansion).
 
@@ -333,9 +343,9 @@ def build_job(
                 + ", ".join(stages),
             )
         )
-    script = kw.parse_commands(job.get("script"), at("script"), "script", diags)
+    script = parse_commands(job.get("script"), at("script"), "script", diags)
     trigger = kw.parse_trigger(job.get("trigger"), at("trigger"), diags)
-    if not script and trigger is None and "run" not in job:
+    if not script and job.get("trigger") is None and "run" not in job:
         if unresolved or external_missing:
             diags.append(
                 warning(
@@ -347,7 +357,7 @@ def build_job(
                 )
             )
             unresolved = unresolved or ("script",)
-        else:
+        elif not broken_reference:  # a failed !reference is reported already
             diags.append(
                 error(
                     "missing-script",
@@ -356,11 +366,9 @@ def build_job(
                     hint="add script:, or start the name with '.' to make it a template",
                 )
             )
-    rules = (
-        kw.parse_rules(job["rules"], at("rules"), diags) if job.get("rules") is not None else None
-    )
-    only = kw.parse_only_except(job.get("only"), at("only"), "only", diags)
-    except_ = kw.parse_only_except(job.get("except"), at("except"), "except", diags)
+    rules = parse_rules(job["rules"], at("rules"), diags) if job.get("rules") is not None else None
+    only = parse_only_except(job.get("only"), at("only"), "only", diags)
+    except_ = parse_only_except(job.get("except"), at("except"), "except", diags)
     if rules is not None and (only is not None or except_ is not None):
         diags.append(
             error(
@@ -371,7 +379,7 @@ def build_job(
             )
         )
     when = (
-        kw.parse_when(
+        parse_when(
             job.get("when"),
             at("when"),
             "when",
@@ -381,14 +389,31 @@ def build_job(
         or "on_success"
     )
     start_in = job.get("start_in")
-    if when == "delayed" and not start_in:
+    if rules is not None and start_in is not None:
+        diags.append(
+            error(
+                "start-in-with-rules",
+                f"job {name!r}: start_in may not be used with rules",
+                at("start_in"),
+                hint="move start_in (and when: delayed) into the rule",
+            )
+        )
+    elif start_in is not None and when != "delayed":
+        diags.append(
+            error(
+                "invalid-when",
+                f"job {name!r}: start_in is only allowed with when: delayed",
+                at("start_in"),
+            )
+        )
+    elif when == "delayed" and not start_in and rules is None:
         diags.append(
             error("invalid-when", f"job {name!r}: when: delayed needs start_in", at("when"))
         )
     if start_in is not None:
-        kw.parse_timeout(start_in, at("start_in"), "start_in", diags)
+        parse_timeout(start_in, at("start_in"), "start_in", diags)
     needs = (
-        kw.parse_needs(job["needs"], at("needs"), diags)
+        parse_needs(job["needs"], at("needs"), diags)
         if "needs" in job and job["needs"] is not None
         else None
     )
@@ -404,7 +429,7 @@ def build_job(
                     at("dependencies"),
                 )
             )
-        dependencies = kw.parse_string_list(
+        dependencies = parse_string_list(
             job["dependencies"], at("dependencies"), "dependencies", diags
         )
     tags_raw = job.get("tags")
@@ -423,13 +448,13 @@ def build_job(
         loc=loc,
         stage=stage,
         script=script,
-        before_script=kw.parse_commands(
+        before_script=parse_commands(
             job.get("before_script"), at("before_script"), "before_script", diags
         ),
-        after_script=kw.parse_commands(
+        after_script=parse_commands(
             job.get("after_script"), at("after_script"), "after_script", diags
         ),
-        variables=kw.parse_variables(
+        variables=parse_variables(
             job.get("variables"), at("variables"), f"job {name!r} variables", diags
         ),
         inherit_variables=inherit_variables,
@@ -442,12 +467,12 @@ def build_job(
         needs=needs,
         dependencies=dependencies,
         retry=kw.parse_retry(job.get("retry"), at("retry"), diags),
-        timeout=kw.parse_timeout(job.get("timeout"), at("timeout"), "timeout", diags),
-        interruptible=kw.parse_bool(
+        timeout=parse_timeout(job.get("timeout"), at("timeout"), "timeout", diags),
+        interruptible=parse_bool(
             job.get("interruptible"), at("interruptible"), "interruptible", diags
         ),
         resource_group=str(resource_group) if resource_group is not None else None,
-        tags=kw.parse_string_list(tags_raw, at("tags"), "tags", diags)
+        tags=parse_string_list(tags_raw, at("tags"), "tags", diags)
         if not (isinstance(tags_raw, list) and any(isinstance(t, list) for t in tags_raw))
         else (),
         artifacts=kw.parse_artifacts(job.get("artifacts"), at("artifacts"), diags),
@@ -461,66 +486,3 @@ def build_job(
         extra=extra,
     )
     return expand_parallel(spec, job.get("parallel"), at("parallel"), diags)
-
-
-def expand_parallel(
-    spec: JobSpec, raw: Any, loc: Location | None, diags: list[Diagnostic]
-) -> list[JobSpec]:
-    """``parallel: N`` → ``name 1/N`` …; ``parallel: matrix`` → ``name: [v1, v2]`` …"""
-    if raw is None:
-        return [spec]
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        if not 1 <= raw <= MAX_PARALLEL:
-            diags.append(
-                error(
-                    "invalid-parallel",
-                    f"parallel must be between 1 and {MAX_PARALLEL}, not {raw}",
-                    loc,
-                )
-            )
-            return [spec]
-        return [
-            replace(spec, name=f"{spec.name} {i}/{raw}", parallel=ParallelIndex(i, raw))
-            for i in range(1, raw + 1)
-        ]
-    if not isinstance(raw, dict) or "matrix" not in raw:
-        diags.append(
-            error("invalid-parallel", "parallel must be a number or a mapping with matrix:", loc)
-        )
-        return [spec]
-    rows = kw.parse_matrix(raw["matrix"], kw.key_loc(raw, "matrix", loc), diags)
-    combinations: list[dict[str, str]] = []
-    for row in rows:
-        keys = list(row)
-        for values in itertools.product(*(row[k] for k in keys)):
-            combinations.append(dict(zip(keys, values, strict=True)))
-    if len(combinations) > MAX_PARALLEL:
-        diags.append(
-            error(
-                "invalid-parallel",
-                f"parallel:matrix of job {spec.name!r} makes {len(combinations)} jobs; GitLab allows at most {MAX_PARALLEL}",
-                loc,
-            )
-        )
-        return [spec]
-    total = len(combinations)
-    jobs: dict[str, JobSpec] = {}
-    for i, combo in enumerate(combinations, start=1):
-        name = f"{spec.name}: [{', '.join(combo.values())}]"
-        if name in jobs:
-            diags.append(
-                warning(
-                    "duplicate-matrix-job",
-                    f"parallel:matrix produces {name!r} twice; the later one wins",
-                    loc,
-                )
-            )
-        matrix_vars = tuple(Variable(k, v, loc=loc) for k, v in combo.items())
-        own = tuple(v for v in spec.variables if v.name not in combo)
-        jobs[name] = replace(
-            spec,
-            name=name,
-            variables=own + matrix_vars,
-            parallel=ParallelIndex(i, total, combo),
-        )
-    return list(jobs.values())

@@ -1,44 +1,43 @@
-"""Phase 6 of loading, per keyword: from located YAML values to typed model parts.
+"""Phase 6 of loading, per job keyword: from located YAML values to typed model parts.
 
-Each ``parse_*`` function takes a raw value and its location, returns the
-model value, and appends located diagnostics to ``diags`` instead of raising,
-so one run reports every problem. Where GitLab would refuse a value we report
-an error; where GitLab would accept something dubious (a number where a
-string is expected, a ``null`` list item) we follow GitLab and warn.
-
-Flattening follows GitLab exactly: nested lists are flattened in ``script``,
-``before_script``, ``after_script``, ``rules`` and ``needs`` (``!reference``
-produces such nesting), but not in ``tags`` or ``dependencies``; ``null``
-items are dropped.
+``allow_failure``, ``retry``, ``artifacts``, ``cache``, ``image``,
+``services``, ``environment``, ``trigger`` and ``coverage``. Like every
+parser of the loader, each takes a raw value and its location, returns the
+model value and appends located diagnostics instead of raising. The shared
+shapes (commands, string lists, variables, durations) live in
+:mod:`gatehouse.core.config.values`; ``rules`` and ``only``/``except`` in
+:mod:`gatehouse.core.config.conditions`; ``needs`` in
+:mod:`gatehouse.core.config.needs`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
-from gatehouse.core.config.nodes import LocDict, LocList
-from gatehouse.core.expressions import Expression, ExpressionError, parse
+from gatehouse.core.config.values import (
+    duration,
+    flatten,
+    item_loc,
+    key_loc,
+    parse_bool,
+    parse_string_list,
+    parse_variables,
+    parse_when,
+)
 from gatehouse.core.model import (
-    WHEN_VALUES,
     AllowFailure,
     Artifacts,
     Cache,
-    Changes,
     Environment,
     Image,
-    Need,
-    OnlyExcept,
     Retry,
-    Rule,
     Service,
     Trigger,
 )
-from gatehouse.core.variables import Variable
 from gatehouse.errors import Diagnostic, Location, error, warning
-from gatehouse.settings import parse_duration
 
+CACHE_KEYS = ("key", "paths", "untracked", "when", "policy", "fallback_keys", "unprotect")
 RETRY_WHEN = (
     "always",
     "unknown_failure",
@@ -55,272 +54,6 @@ RETRY_WHEN = (
     "data_integrity_failure",
     "runner_interrupted",
 )
-RULE_KEYS = (
-    "if",
-    "changes",
-    "exists",
-    "when",
-    "allow_failure",
-    "variables",
-    "needs",
-    "interruptible",
-    "start_in",
-)
-WORKFLOW_RULE_KEYS = ("if", "changes", "exists", "when", "variables", "auto_cancel")
-_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-MAX_NEEDS = 50
-
-
-def _type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return "string"
-
-
-def key_loc(mapping: Any, key: str, default: Location | None) -> Location | None:
-    if isinstance(mapping, LocDict):
-        return mapping.key_locs.get(key, default)
-    return default
-
-
-def item_loc(seq: Any, index: int, default: Location | None) -> Location | None:
-    if isinstance(seq, LocList):
-        return seq.item_loc(index) or default
-    return default
-
-
-def flatten(value: Any, loc: Location | None) -> list[tuple[Any, Location | None]]:
-    """Flatten nested lists (any depth), dropping ``null`` items, keeping each item's location."""
-    out: list[tuple[Any, Location | None]] = []
-
-    def walk(v: Any, where: Location | None) -> None:
-        if isinstance(v, list):
-            for i, item in enumerate(v):
-                walk(item, item_loc(v, i, where))
-        elif v is not None:
-            out.append((v, where))
-
-    walk(value, loc)
-    return out
-
-
-def parse_commands(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
-) -> tuple[str, ...]:
-    """``script`` and friends: a string or a (nested) list of strings."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list):
-        diags.append(
-            error(
-                "invalid-script",
-                f"{what} must be a string or a list of strings, not a {_type(value)}",
-                loc,
-            )
-        )
-        return ()
-    commands = []
-    for item, where in flatten(value, loc):
-        if isinstance(item, str):
-            commands.append(item)
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            diags.append(
-                warning(
-                    "coerced-value",
-                    f"{what}: number {item!r} used as the command {str(item)!r}",
-                    where,
-                )
-            )
-            commands.append(str(item))
-        else:
-            diags.append(
-                error("invalid-script", f"{what} items must be strings, not a {_type(item)}", where)
-            )
-    return tuple(commands)
-
-
-def parse_string_list(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic], *, nested: bool = False
-) -> tuple[str, ...]:
-    """A string or list of strings; ``nested`` allows (and flattens) nested lists."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list):
-        diags.append(
-            error("invalid-value", f"{what} must be a list of strings, not a {_type(value)}", loc)
-        )
-        return ()
-    out = []
-    items = (
-        flatten(value, loc)
-        if nested
-        else [(v, item_loc(value, i, loc)) for i, v in enumerate(value)]
-    )
-    for item, where in items:
-        if item is None:
-            continue
-        if isinstance(item, bool) or not isinstance(item, str | int | float):
-            diags.append(
-                error("invalid-value", f"{what} items must be strings, not a {_type(item)}", where)
-            )
-            continue
-        out.append(str(item))
-    return tuple(out)
-
-
-def parse_bool(value: Any, loc: Location | None, what: str, diags: list[Diagnostic]) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    diags.append(error("invalid-value", f"{what} must be true or false, not {value!r}", loc))
-    return None
-
-
-def parse_variables(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
-) -> tuple[Variable, ...]:
-    """``variables``: name → value, or the long form ``{value, description, expand, options}``."""
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        diags.append(
-            error(
-                "invalid-variables",
-                f"{what} must be a mapping of names to values, not a {_type(value)}",
-                loc,
-            )
-        )
-        return ()
-    out = []
-    for name, raw in value.items():
-        where = key_loc(value, name, loc)
-        name = str(name)
-        if not _VAR_NAME.match(name):
-            diags.append(
-                warning(
-                    "invalid-variable-name",
-                    f"variable name {name!r} has characters other than letters, digits and '_'; "
-                    "shells cannot use it",
-                    where,
-                )
-            )
-        expand = True
-        description = None
-        options: tuple[str, ...] = ()
-        if isinstance(raw, dict):
-            for k in raw:
-                if k not in ("value", "description", "expand", "options"):
-                    diags.append(
-                        warning(
-                            "unknown-keyword",
-                            f"variable {name}: unknown key {k!r} (ignored)",
-                            key_loc(raw, k, where),
-                        )
-                    )
-            description = raw.get("description")
-            expand_raw = raw.get("expand", True)
-            if not isinstance(expand_raw, bool):
-                diags.append(
-                    error(
-                        "invalid-variables", f"variable {name}: expand must be true or false", where
-                    )
-                )
-            else:
-                expand = expand_raw
-            opts = raw.get("options")
-            if isinstance(opts, list):
-                options = tuple(str(o) for o in opts)
-            raw = raw.get("value", "")
-        text = _variable_value(name, raw, where, diags)
-        if text is None:
-            continue
-        if options and text not in options:
-            diags.append(
-                error(
-                    "invalid-variables",
-                    f"variable {name}: value {text!r} is not one of its options {list(options)!r}",
-                    where,
-                )
-            )
-        out.append(
-            Variable(name, text, expand, str(description) if description else None, options, where)
-        )
-    return tuple(out)
-
-
-def _variable_value(
-    name: str, raw: Any, loc: Location | None, diags: list[Diagnostic]
-) -> str | None:
-    if raw is None:
-        diags.append(
-            warning("null-variable", f"variable {name} has no value; using an empty string", loc)
-        )
-        return ""
-    if isinstance(raw, bool):
-        diags.append(
-            error(
-                "invalid-variables",
-                f"variable {name}: a boolean is not a valid value",
-                loc,
-                hint=f'quote it: {name}: "{"true" if raw else "false"}"',
-            )
-        )
-        return None
-    if isinstance(raw, int | float):
-        text = str(raw)
-        written = getattr(raw, "written", None)
-        if written is not None and written != text:
-            diags.append(
-                warning(
-                    "coerced-value",
-                    f"variable {name}: the unquoted YAML number {written} becomes {text!r}",
-                    loc,
-                    hint=f'quote it to keep it as written: {name}: "{written}"',
-                )
-            )
-        return text
-    if isinstance(raw, str):
-        return raw
-    diags.append(
-        error(
-            "invalid-variables", f"variable {name}: value must be a string, not a {_type(raw)}", loc
-        )
-    )
-    return None
-
-
-def parse_when(
-    value: Any,
-    loc: Location | None,
-    what: str,
-    diags: list[Diagnostic],
-    allowed: tuple[str, ...] = WHEN_VALUES,
-) -> str | None:
-    if value is None:
-        return None
-    if value not in allowed:
-        diags.append(
-            error(
-                "invalid-when",
-                f"{what} must be one of {', '.join(allowed)}, not {value!r}",
-                loc,
-            )
-        )
-        return None
-    return str(value)
 
 
 def parse_allow_failure(
@@ -414,350 +147,6 @@ def parse_retry(value: Any, loc: Location | None, diags: list[Diagnostic]) -> Re
     )
 
 
-def parse_timeout(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
-) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        diags.append(
-            error(
-                "invalid-timeout",
-                f"{what}: {exc}",
-                loc,
-                hint="write a duration such as '1h 30m' or '90 minutes'",
-            )
-        )
-        return None
-    if seconds <= 0:
-        diags.append(error("invalid-timeout", f"{what} must be positive", loc))
-        return None
-    return seconds
-
-
-def parse_needs(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tuple[Need, ...]:
-    needs: list[Need] = []
-    if not isinstance(value, list):
-        value = [value]
-    for item, where in flatten(value, loc):
-        if isinstance(item, str):
-            needs.append(Need(item, loc=where))
-            continue
-        if not isinstance(item, dict):
-            diags.append(
-                error(
-                    "invalid-needs",
-                    f"a needs entry must be a job name or a mapping, not {item!r}",
-                    where,
-                )
-            )
-            continue
-        for k in item:
-            if k not in ("job", "artifacts", "optional", "parallel", "project", "pipeline", "ref"):
-                diags.append(
-                    error("invalid-needs", f"needs: unknown key {k!r}", key_loc(item, k, where))
-                )
-        artifacts = item.get("artifacts", True)
-        optional = item.get("optional", False)
-        if not isinstance(artifacts, bool) or not isinstance(optional, bool):
-            diags.append(
-                error("invalid-needs", "needs: artifacts and optional must be true or false", where)
-            )
-            continue
-        if "pipeline" in item:
-            needs.append(
-                Need(
-                    str(item.get("job", "")),
-                    artifacts,
-                    optional,
-                    pipeline=str(item["pipeline"]),
-                    loc=where,
-                )
-            )
-            continue
-        job = item.get("job")
-        if not isinstance(job, str):
-            diags.append(
-                error("invalid-needs", "needs: a mapping entry needs a job name (job: …)", where)
-            )
-            continue
-        if "project" in item:
-            needs.append(Need(job, artifacts, optional, project=str(item["project"]), loc=where))
-            continue
-        matrix = None
-        parallel = item.get("parallel")
-        if parallel is not None:
-            rows = parallel.get("matrix") if isinstance(parallel, dict) else None
-            if not isinstance(rows, list):
-                diags.append(
-                    error("invalid-needs", "needs:parallel must have a matrix list", where)
-                )
-            else:
-                matrix = tuple(_matrix_row(row, where, diags) for row in rows)
-        needs.append(Need(job, artifacts, optional, matrix, loc=where))
-    if len(needs) > MAX_NEEDS:
-        diags.append(
-            error("too-many-needs", f"{len(needs)} needs; GitLab allows at most {MAX_NEEDS}", loc)
-        )
-    return tuple(needs)
-
-
-def _matrix_row(
-    row: Any, loc: Location | None, diags: list[Diagnostic]
-) -> Mapping[str, tuple[str, ...]]:
-    if not isinstance(row, dict):
-        diags.append(
-            error("invalid-matrix", "a matrix entry must be a mapping of variables to values", loc)
-        )
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
-    for k, v in row.items():
-        values = v if isinstance(v, list) else [v]
-        out[str(k)] = tuple(str(x) for x in values)
-    return out
-
-
-def parse_matrix(
-    value: Any, loc: Location | None, diags: list[Diagnostic]
-) -> list[Mapping[str, tuple[str, ...]]]:
-    if not isinstance(value, list) or not value:
-        diags.append(
-            error("invalid-parallel", "parallel:matrix must be a non-empty list of mappings", loc)
-        )
-        return []
-    rows = []
-    for i, row in enumerate(value):
-        where = item_loc(value, i, loc)
-        parsed = _matrix_row(row, where, diags)
-        for k in parsed:
-            if not re.match(r"^[A-Za-z0-9_]+$", k):
-                diags.append(
-                    error(
-                        "invalid-parallel",
-                        f"matrix variable name {k!r} may only use letters, digits and '_'",
-                        where,
-                    )
-                )
-        rows.append(parsed)
-    return rows
-
-
-def parse_changes(value: Any, loc: Location | None, diags: list[Diagnostic]) -> Changes:
-    if isinstance(value, dict):
-        for k in value:
-            if k not in ("paths", "compare_to"):
-                diags.append(
-                    error(
-                        "invalid-rule", f"rules:changes: unknown key {k!r}", key_loc(value, k, loc)
-                    )
-                )
-        paths = parse_string_list(value.get("paths"), loc, "rules:changes:paths", diags)
-        compare_to = value.get("compare_to")
-        return Changes(paths, str(compare_to) if compare_to is not None else None)
-    return Changes(parse_string_list(value, loc, "rules:changes", diags))
-
-
-def parse_exists(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tuple[str, ...]:
-    if isinstance(value, dict):
-        if "project" in value:
-            diags.append(
-                warning(
-                    "unsupported",
-                    "rules:exists:project looks in another project; gatehouse checks this project's files",
-                    loc,
-                )
-            )
-        return parse_string_list(value.get("paths"), loc, "rules:exists:paths", diags)
-    return parse_string_list(value, loc, "rules:exists", diags)
-
-
-def parse_expression(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
-) -> Expression | None:
-    if not isinstance(value, str):
-        diags.append(
-            error("invalid-rule-if", f"{what} must be a string expression, not {value!r}", loc)
-        )
-        return None
-    try:
-        return parse(value)
-    except ExpressionError as exc:
-        hint = None
-        if "${" in value:
-            hint = "rules:if takes $NAME, not ${NAME} (GitLab rejects the braces too)"
-        diags.append(
-            error(
-                "invalid-rule-if",
-                f"invalid {what} {value!r}: {exc}",
-                loc,
-                hint=hint or 'the syntax is $VAR == "value", $VAR =~ /regex/, &&, ||, (…), null',
-            )
-        )
-        return None
-
-
-def parse_rules(
-    value: Any, loc: Location | None, diags: list[Diagnostic], *, workflow: bool = False
-) -> tuple[Rule, ...]:
-    where_name = "workflow:rules" if workflow else "rules"
-    if not isinstance(value, list):
-        diags.append(error("invalid-rules", f"{where_name} must be a list of rules", loc))
-        return ()
-    rules = []
-    allowed = WORKFLOW_RULE_KEYS if workflow else RULE_KEYS
-    for item, where in flatten(value, loc):
-        if not isinstance(item, dict):
-            diags.append(
-                error("invalid-rule", f"each entry of {where_name} must be a mapping", where)
-            )
-            continue
-        for k in item:
-            if k not in allowed:
-                if workflow and k in ("start_in", "allow_failure", "needs"):
-                    diags.append(
-                        warning(
-                            "ignored-keyword",
-                            f"workflow:rules: {k} has no effect there",
-                            key_loc(item, k, where),
-                        )
-                    )
-                else:
-                    diags.append(
-                        error(
-                            "invalid-rule",
-                            f"{where_name}: unknown key {k!r}",
-                            key_loc(item, k, where),
-                            hint="a rule may have: " + ", ".join(allowed),
-                        )
-                    )
-        if not any(k in item for k in ("if", "changes", "exists", "when")):
-            diags.append(
-                error(
-                    "invalid-rule", "a rule needs at least one of if, changes, exists, when", where
-                )
-            )
-        cond = (
-            parse_expression(item["if"], key_loc(item, "if", where), f"{where_name}:if", diags)
-            if "if" in item
-            else None
-        )
-        if "if" in item and cond is None:
-            continue
-        when_allowed = ("always", "never") if workflow else WHEN_VALUES
-        when = parse_when(
-            item.get("when"),
-            key_loc(item, "when", where),
-            f"{where_name}:when",
-            diags,
-            when_allowed,
-        )
-        changes = (
-            parse_changes(item["changes"], key_loc(item, "changes", where), diags)
-            if "changes" in item
-            else None
-        )
-        exists = (
-            parse_exists(item["exists"], key_loc(item, "exists", where), diags)
-            if "exists" in item
-            else None
-        )
-        needs = (
-            parse_needs(item["needs"], key_loc(item, "needs", where), diags)
-            if "needs" in item and not workflow
-            else None
-        )
-        auto_cancel = (
-            item.get("auto_cancel")
-            if workflow and isinstance(item.get("auto_cancel"), dict)
-            else None
-        )
-        start_in = item.get("start_in")
-        if when == "delayed" and not start_in:
-            diags.append(error("invalid-rule", "a rule with when: delayed needs start_in", where))
-        rules.append(
-            Rule(
-                if_=cond,
-                changes=changes,
-                exists=exists,
-                when=when,
-                allow_failure=parse_allow_failure(
-                    item.get("allow_failure"), key_loc(item, "allow_failure", where), diags
-                )
-                if not workflow
-                else None,
-                variables=parse_variables(
-                    item.get("variables"),
-                    key_loc(item, "variables", where),
-                    f"{where_name}:variables",
-                    diags,
-                ),
-                needs=needs,
-                interruptible=parse_bool(
-                    item.get("interruptible"), where, "rules:interruptible", diags
-                )
-                if not workflow
-                else None,
-                start_in=str(start_in) if start_in is not None else None,
-                auto_cancel={str(k): str(v) for k, v in auto_cancel.items()}
-                if auto_cancel
-                else None,
-                loc=where,
-            )
-        )
-    return tuple(rules)
-
-
-def parse_only_except(
-    value: Any, loc: Location | None, what: str, diags: list[Diagnostic]
-) -> OnlyExcept | None:
-    if value is None:
-        return None
-    if isinstance(value, str | list):
-        return OnlyExcept(refs=parse_string_list(value, loc, what, diags), loc=loc)
-    if not isinstance(value, dict):
-        diags.append(
-            error("invalid-only-except", f"{what} must be a list of refs or a mapping", loc)
-        )
-        return None
-    for k in value:
-        if k not in ("refs", "variables", "changes", "kubernetes"):
-            diags.append(
-                error("invalid-only-except", f"{what}: unknown key {k!r}", key_loc(value, k, loc))
-            )
-    expressions = []
-    for i, raw in enumerate(value.get("variables") or []):
-        expr = parse_expression(
-            raw, item_loc(value.get("variables"), i, loc), f"{what}:variables", diags
-        )
-        if expr is not None:
-            expressions.append(expr)
-    kubernetes = value.get("kubernetes")
-    if kubernetes is not None:
-        diags.append(
-            warning(
-                "ignored-keyword",
-                f"{what}:kubernetes is ignored (there is no Kubernetes integration locally)",
-                key_loc(value, "kubernetes", loc),
-            )
-        )
-    changes = value.get("changes")
-    if isinstance(changes, dict):
-        changes = changes.get("paths")
-    return OnlyExcept(
-        refs=parse_string_list(
-            value.get("refs"), key_loc(value, "refs", loc), f"{what}:refs", diags
-        ),
-        variables=tuple(expressions),
-        changes=parse_string_list(
-            changes, key_loc(value, "changes", loc), f"{what}:changes", diags
-        ),
-        kubernetes=str(kubernetes) if kubernetes is not None else None,
-        loc=loc,
-    )
-
-
 def parse_artifacts(value: Any, loc: Location | None, diags: list[Diagnostic]) -> Artifacts | None:
     if value is None:
         return None
@@ -799,7 +188,7 @@ def parse_artifacts(value: Any, loc: Location | None, diags: list[Diagnostic]) -
     expire_seconds = None
     if expire_in is not None and str(expire_in).strip().lower() != "never":
         try:
-            expire_seconds = parse_duration(expire_in)
+            expire_seconds = duration(expire_in)
         except ValueError as exc:
             diags.append(
                 error(
@@ -864,12 +253,38 @@ def parse_cache(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tu
                 error("invalid-cache", "cache must be a mapping (or a list of mappings)", where)
             )
             continue
+        for k in entry:
+            if k not in CACHE_KEYS:
+                diags.append(
+                    warning(
+                        "unknown-keyword",
+                        f"cache: unknown key {k!r} (ignored)",
+                        key_loc(entry, k, where),
+                    )
+                )
+        when = entry.get("when", "on_success")
+        if when not in ("on_success", "on_failure", "always"):
+            diags.append(
+                error(
+                    "invalid-cache",
+                    f"cache:when must be on_success, on_failure or always, not {when!r}",
+                    key_loc(entry, "when", where),
+                )
+            )
         key = entry.get("key")
         key_files: tuple[str, ...] = ()
         key_prefix = None
         if isinstance(key, dict):
             key_files = parse_string_list(key.get("files"), where, "cache:key:files", diags)
             key_prefix = str(key["prefix"]) if key.get("prefix") is not None else None
+            if "files_commits" in key:
+                diags.append(
+                    warning(
+                        "ignored-keyword",
+                        "cache:key:files_commits is not supported; the key uses the files' contents",
+                        key_loc(key, "files_commits", where),
+                    )
+                )
             key = None
         policy = str(entry.get("policy", "pull-push"))
         if policy not in ("pull", "push", "pull-push"):
@@ -887,7 +302,7 @@ def parse_cache(value: Any, loc: Location | None, diags: list[Diagnostic]) -> tu
                 key_prefix=key_prefix,
                 paths=parse_string_list(entry.get("paths"), where, "cache:paths", diags),
                 untracked=bool(entry.get("untracked", False)),
-                when=str(entry.get("when", "on_success")),
+                when=str(when),
                 policy=policy,
                 fallback_keys=parse_string_list(
                     entry.get("fallback_keys"), where, "cache:fallback_keys", diags

@@ -114,16 +114,16 @@ def _construct_reference(loader: _Loader, node: yaml.Node) -> Reference:
     parts: list[str] = []
     for child in node.value:
         value = loader.construct_object(child, deep=True)
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
+        if not isinstance(value, str):
             loader.diagnostics.append(
                 error(
                     "invalid-reference",
-                    "!reference items must be names (strings)",
+                    f"!reference items must be names (strings), not {value!r}",
                     _loc(loader, child),
                 )
             )
             return Reference((), loc)
-        parts.append(str(value))
+        parts.append(value)
     if not parts:
         loader.diagnostics.append(error("invalid-reference", "!reference [] is empty", loc))
     return Reference(tuple(parts), loc)

@@ -463,6 +463,17 @@ class TestRun:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildRun:
+    """One stored build with when it was received and its checkout's commit, tree and branch."""
+
+    build: Build
+    received_at: float
+    git_commit_hash: str | None = None
+    tree_name: str | None = None
+    git_repository_branch: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IncidentSighting:
     """Where an incident was seen: the incident with its result's context (``issue show``).
 
@@ -549,6 +560,10 @@ class ResultsStore(Protocol):
 
     def tests_of_checkout(self, checkout_id: str) -> Sequence[Test]: ...
 
+    def test_status_counts(self, build_ids: Sequence[str]) -> Mapping[str, Mapping[str, int]]:
+        """Per build, how many of its tests have each status (``""``: unknown)."""
+        ...
+
     def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
         """The last ``limit`` results of one test path, newest (last received) first."""
         ...
@@ -557,7 +572,7 @@ class ResultsStore(Protocol):
         """Tests with status FAIL, ERROR or MISS received at or after ``since``, oldest first."""
         ...
 
-    def failing_builds_since(self, since: float) -> Sequence[Build]:
+    def failing_builds_since(self, since: float) -> Sequence[BuildRun]:
         """Builds with status FAIL, ERROR or MISS received at or after ``since``, oldest first."""
         ...
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from gatehouse.core.ports import IncidentSighting, TestRun
+from gatehouse.core.ports import BuildRun, IncidentSighting, TestRun
 from gatehouse.core.results import (
     Build,
     Checkout,
@@ -33,6 +33,35 @@ from gatehouse.core.results import (
 )
 from gatehouse.errors import StorageError
 from gatehouse.storage.memory import MEMORY_URL, _copy_json
+from gatehouse.storage.rows import (
+    BUILD_FIELDS,
+    CHECKOUT_FIELDS,
+    INCIDENT_FIELDS,
+    ISSUE_FIELDS,
+    TEST_FIELDS,
+    Row,
+    decode_build,
+    decode_checkout,
+    decode_incident,
+    decode_issue,
+    decode_test,
+    full_row,
+)
+
+_FIELDS = {
+    "checkouts": CHECKOUT_FIELDS,
+    "builds": BUILD_FIELDS,
+    "tests": TEST_FIELDS,
+    "issues": ISSUE_FIELDS,
+    "incidents": INCIDENT_FIELDS,
+}
+_DECODERS: dict[str, Any] = {
+    "checkouts": decode_checkout,
+    "builds": decode_build,
+    "tests": decode_test,
+    "issues": decode_issue,
+    "incidents": decode_incident,
+}
 
 ResultT = TypeVar("ResultT", Checkout, Build, Test, Issue, Incident)
 
@@ -105,6 +134,17 @@ class MemoryResultsTransaction:
 
     def submit(self, batch: ResultsBatch) -> None:
         self._store._apply(batch, self.received_at)
+
+    def submit_rows(
+        self, table: str, rows: Sequence[Row], columns: Sequence[str] | None = None
+    ) -> None:
+        """Rows made by :mod:`gatehouse.storage.rows` (the SQL stores' bulk path), decoded."""
+        if columns is not None:
+            every = _FIELDS[table]
+            rows = [full_row(every, columns, r) for r in rows]
+        decode = _DECODERS[table]
+        objects: dict[str, Any] = {table: tuple(decode(r) for r in rows)}
+        self._store._apply(ResultsBatch(**objects), self.received_at)
 
     def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]:
         return self._store._pick(self._store._tests, test_ids)
@@ -209,6 +249,16 @@ class MemoryResultsStore:
         builds = {b.id for b in self._builds.values() if b.checkout_id == checkout_id}
         return _by_id(t for t in self._tests.values() if t.build_id in builds)
 
+    def test_status_counts(self, build_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        wanted = set(build_ids)
+        counts: dict[str, dict[str, int]] = {}
+        for t in self._tests.values():
+            if t.build_id in wanted:
+                per = counts.setdefault(t.build_id, {})
+                key = "" if t.status is None else t.status.value
+                per[key] = per.get(key, 0) + 1
+        return counts
+
     def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
         runs = [self._run(t, at) for t, at in self._tests.rows.values() if t.path == path]
         runs.sort(key=lambda r: (r.received_at, r.test.id), reverse=True)
@@ -223,13 +273,22 @@ class MemoryResultsStore:
         runs.sort(key=lambda r: (r.received_at, r.test.id))
         return runs
 
-    def failing_builds_since(self, since: float) -> Sequence[Build]:
-        found = [
-            (at, b.id, b)
-            for b, at in self._builds.rows.values()
-            if b.status is not None and b.status.is_failure and at >= since
-        ]
-        return [b for _, _, b in sorted(found, key=lambda f: (f[0], f[1]))]
+    def failing_builds_since(self, since: float) -> Sequence[BuildRun]:
+        found = []
+        for b, at in self._builds.rows.values():
+            if b.status is not None and b.status.is_failure and at >= since:
+                checkout = self._checkouts.get(b.checkout_id)
+                found.append(
+                    BuildRun(
+                        b,
+                        at,
+                        None if checkout is None else checkout.git_commit_hash,
+                        None if checkout is None else checkout.tree_name,
+                        None if checkout is None else checkout.git_repository_branch,
+                    )
+                )
+        found.sort(key=lambda r: (r.received_at, r.build.id))
+        return found
 
     def issue_versions(self, issue_id: str) -> Sequence[Issue]:
         return sorted(

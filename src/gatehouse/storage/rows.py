@@ -16,7 +16,7 @@ run), so they are plain functions with no per-row allocation beyond the tuple.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatehouse.core.ports import (
@@ -564,6 +564,12 @@ def decode_incident(r: Row) -> Incident:
         r[7],
         misc=load_json(r[8]),
     )
+
+
+def full_row(all_fields: Sequence[str], fields: Sequence[str], row: Row) -> Row:
+    """A row of ``fields`` (then ``_timestamp``) widened to every column, NULL where left out."""
+    values = dict(zip(fields, row, strict=False))
+    return (*(values.get(f) for f in all_fields), row[-1])
 
 
 def columns(fields: tuple[str, ...], alias: str = "") -> str:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from gatehouse.core.ports import IncidentSighting, TestRun
+from gatehouse.core.ports import BuildRun, IncidentSighting, TestRun
 from gatehouse.core.results import (
     Build,
     Checkout,
@@ -69,6 +69,7 @@ from gatehouse.storage.rows import (
     encode_incident,
     encode_issue,
     encode_test,
+    full_row,
 )
 
 FAILING = tuple(s.value for s in Status if s.is_failure)
@@ -165,20 +166,30 @@ class SqlResultsTransaction:
         if len(batch):
             _submit(self._db, self._session, batch, self.received_at)
 
-    def submit_rows(self, table: str, rows: Sequence[Row]) -> None:
+    def submit_rows(
+        self, table: str, rows: Sequence[Row], columns: Sequence[str] | None = None
+    ) -> None:
         """Merge rows made by the ``encode_*`` functions of :mod:`gatehouse.storage.rows`.
 
-        Each row must end with this transaction's ``received_at``. The bulk
-        path of ingest: rows encoded in a parser process, written here.
+        ``columns`` names the row's fields when some were left out (the
+        table's key columns must stay): a column left out is unknown in
+        every row, which merge-by-ID treats exactly like NULL. Each row ends
+        with this transaction's ``received_at``. The bulk path of ingest:
+        rows encoded in a parser process, written here.
         """
         if not rows:
             return
         spec = TABLES[table]
+        fields = spec.fields if columns is None else tuple(columns)
         if self._db.bulk_needs_unique_keys and _has_duplicate_keys(spec, rows):
+            rows = (
+                [full_row(spec.fields, fields, r) for r in rows] if fields != spec.fields else rows
+            )
             decode = _DECODERS[table]
             objects = merge_duplicates((decode(r) for r in rows), _key_of(spec))
             rows = [spec.encode(o, self.received_at) for o in objects]
-        self._db.upsert_many(self._session, spec.table, spec.fields, spec.key, rows)
+            fields = spec.fields
+        self._db.upsert_many(self._session, spec.table, fields, spec.key, rows)
 
     def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]:
         return [decode_test(r) for r in _by_ids(self._session, TESTS, test_ids)]
@@ -202,7 +213,7 @@ class SqlResultsStore:
 
     @contextmanager
     def transaction(self, *, received_at: float) -> Iterator[SqlResultsTransaction]:
-        with self._db.write("store results") as s:
+        with self._db.write("store results") as s, self._db.bulk_writes(s):
             yield SqlResultsTransaction(self._db, s, float(received_at))
 
     # ------------------------------------------------------------------ by id
@@ -277,6 +288,21 @@ class SqlResultsStore:
             )
         return [decode_test(r) for r in rows]
 
+    def test_status_counts(self, build_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        wanted = sorted(set(build_ids))
+        counts: dict[str, dict[str, int]] = {}
+        with self._db.read("count the tests of builds") as s:
+            for start in range(0, len(wanted), IDS_PER_STATEMENT):
+                chunk = wanted[start : start + IDS_PER_STATEMENT]
+                marks = ", ".join("?" for _ in chunk)
+                for build_id, status, count in s.all(
+                    f"SELECT build_id, status, COUNT(*) FROM tests WHERE build_id IN ({marks}) "
+                    "GROUP BY build_id, status",
+                    chunk,
+                ):
+                    counts.setdefault(build_id, {})[status or ""] = int(count)
+        return counts
+
     def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
         with self._db.read(f"read the history of test {path!r}") as s:
             rows = s.all(
@@ -296,14 +322,18 @@ class SqlResultsStore:
             )
         return [decode_test_run(r) for r in rows]
 
-    def failing_builds_since(self, since: float) -> Sequence[Build]:
+    def failing_builds_since(self, since: float) -> Sequence[BuildRun]:
         marks = ", ".join("?" for _ in FAILING)
-        rows = self._all(
-            BUILDS,
-            f"status IN ({marks}) AND _timestamp >= ? ORDER BY _timestamp, id",
-            (*FAILING, since),
-        )
-        return [decode_build(r) for r in rows]
+        with self._db.read("read failing builds") as s:
+            rows = s.all(
+                f"SELECT {columns(BUILD_FIELDS, 'b')}, b._timestamp, c.git_commit_hash, "
+                "c.tree_name, c.git_repository_branch "
+                "FROM builds b LEFT JOIN checkouts c ON c.id = b.checkout_id "
+                f"WHERE b.status IN ({marks}) AND b._timestamp >= ? ORDER BY b._timestamp, b.id",
+                (*FAILING, since),
+            )
+        n = len(BUILD_FIELDS)
+        return [BuildRun(decode_build(r[:n]), float(r[n]), *r[n + 1 :]) for r in rows]
 
     # ------------------------------------------------------------------ issues, incidents
 

@@ -8,8 +8,6 @@ failing builds, issue versions and where an issue's incidents were seen.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from gatehouse.core.results import (
@@ -22,7 +20,7 @@ from gatehouse.core.results import (
     Test,
 )
 from gatehouse.errors import StorageError
-from gatehouse.storage import Store, open_store
+from gatehouse.storage import Store
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 OTHER = "0123ffffffffffffffffffffffffffffffffffff"
@@ -136,17 +134,39 @@ def test_checkouts_by_commit_prefix(store: Store) -> None:
 
 
 def test_failing_builds_since_a_time(store: Store) -> None:
+    store.results.submit(
+        ResultsBatch(
+            checkouts=(
+                Checkout(
+                    "o:c", "o", git_commit_hash=COMMIT, tree_name="t", git_repository_branch="m"
+                ),
+            )
+        ),
+        received_at=1.0,
+    )
     for n, status in enumerate([Status.FAIL, Status.PASS, Status.MISS, None, Status.ERROR]):
         store.results.submit(
-            ResultsBatch(builds=(Build(f"o:b{n}", "o", "o:c", status=status),)),
+            ResultsBatch(builds=(Build(f"o:b{n}", "o", "o:c" if n else "o:x", status=status),)),
             received_at=10.0 + n,
         )
-    assert [b.id for b in store.results.failing_builds_since(0.0)] == ["o:b0", "o:b2", "o:b4"]
-    assert [b.id for b in store.results.failing_builds_since(12.0)] == ["o:b2", "o:b4"]
+    found = store.results.failing_builds_since(0.0)
+    assert [(r.build.id, r.received_at) for r in found] == [
+        ("o:b0", 10.0),
+        ("o:b2", 12.0),
+        ("o:b4", 14.0),
+    ]
+    assert (found[0].git_commit_hash, found[0].tree_name) == (None, None)
+    assert (found[1].git_commit_hash, found[1].tree_name, found[1].git_repository_branch) == (
+        COMMIT,
+        "t",
+        "m",
+    )
+    assert found[1].build == Build("o:b2", "o", "o:c", status=Status.MISS)
+    assert [r.build.id for r in store.results.failing_builds_since(12.0)] == ["o:b2", "o:b4"]
     store.results.submit(
         ResultsBatch(builds=(Build("o:b2", "o", "o:c", status=Status.PASS),)), received_at=20.0
     )
-    assert [b.id for b in store.results.failing_builds_since(0.0)] == ["o:b0", "o:b4"]
+    assert [r.build.id for r in store.results.failing_builds_since(0.0)] == ["o:b0", "o:b4"]
 
 
 def test_every_version_of_an_issue_oldest_first(store: Store) -> None:
@@ -226,15 +246,10 @@ def test_where_the_incidents_of_an_issue_were_seen(store: Store) -> None:
 
 
 @pytest.mark.parametrize("count", [3, 450])  # PostgreSQL copies from 200 rows on
-def test_sql_bulk_rows_merge_like_objects(empty_url: str, count: int) -> None:
+def test_bulk_rows_merge_like_objects(store: Store, count: int) -> None:
     """``submit_rows`` (rows encoded elsewhere) stores what ``submit`` would, duplicates too."""
     from gatehouse.storage.rows import encode_test
 
-    with open_store(empty_url, migrate=True) as store:
-        _bulk_rows(store, count, encode_test)
-
-
-def _bulk_rows(store: Store, count: int, encode_test: Any) -> None:
     store.results.submit(
         ResultsBatch(tests=(Test("o:t0", "o", "o:b", path="p0", misc={"a": 1}),)), received_at=1.0
     )
@@ -250,3 +265,55 @@ def _bulk_rows(store: Store, count: int, encode_test: Any) -> None:
         "o:t1", "o", "o:b", status=Status.FAIL, misc={"b": 1, "c": 3}
     )
     assert len(store.results.tests_of_build("o:b")) == count
+
+
+def test_bulk_rows_with_some_columns_left_out(store: Store) -> None:
+    """Rows naming only some columns (the others unknown) merge like objects; subsets vary."""
+    from gatehouse.storage.rows import TEST_FIELDS, encode_test
+
+    def narrow(columns: tuple[str, ...], tests: list[Test]) -> list[tuple[object, ...]]:
+        index = [TEST_FIELDS.index(c) for c in columns]
+        return [(*(row[k] for k in index), row[-1]) for row in (encode_test(t, 2.0) for t in tests)]
+
+    store.results.submit(
+        ResultsBatch(tests=(Test("o:t1", "o", "o:b", duration=9.0, comment="old"),)),
+        received_at=1.0,
+    )
+    first = ("id", "origin", "build_id", "path", "status")
+    second = ("id", "origin", "build_id", "log_excerpt", "duration")
+    with store.results.transaction(received_at=2.0) as tx:
+        tx.submit_rows(  # type: ignore[attr-defined]
+            "tests",
+            narrow(first, [Test("o:t1", "o", "o:b", path="p1", status=Status.FAIL)]),
+            first,
+        )
+        tx.submit_rows(  # type: ignore[attr-defined]
+            "tests",
+            narrow(second, [Test("o:t2", "o", "o:b", log_excerpt="boom", duration=1.5)]),
+            second,
+        )
+    assert store.results.get_test("o:t1") == Test(
+        "o:t1", "o", "o:b", path="p1", status=Status.FAIL, duration=9.0, comment="old"
+    )
+    assert store.results.get_test("o:t2") == Test(
+        "o:t2", "o", "o:b", log_excerpt="boom", duration=1.5
+    )
+
+
+def test_test_status_counts_per_build(store: Store) -> None:
+    statuses = [Status.PASS, Status.PASS, Status.FAIL, None, Status.SKIP]
+    store.results.submit(
+        ResultsBatch(
+            tests=(
+                *(Test(f"o:a{n}", "o", "o:b1", status=s) for n, s in enumerate(statuses)),
+                Test("o:z", "o", "o:b2", status=Status.ERROR),
+                Test("o:y", "o", "o:b3", status=Status.PASS),
+            )
+        ),
+        received_at=1.0,
+    )
+    assert store.results.test_status_counts(["o:b1", "o:b2", "o:none"]) == {
+        "o:b1": {"PASS": 2, "FAIL": 1, "": 1, "SKIP": 1},
+        "o:b2": {"ERROR": 1},
+    }
+    assert store.results.test_status_counts([]) == {}

@@ -22,6 +22,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.plan",
     "gatehouse.cli.run",
     "gatehouse.cli.history",
+    "gatehouse.cli.ingest",
+    "gatehouse.cli.issues",
+    "gatehouse.cli.triage",
+    "gatehouse.cli.flakes",
+    "gatehouse.cli.compare",
+    "gatehouse.cli.failures",
     "gatehouse.cli.expect",
     "gatehouse.cli.db",
 )

@@ -228,6 +228,7 @@ async def _run(
         data_dir=data_dir,
         observer=observer,
         earlier_artifacts=_earlier_artifacts(store.runs, str(root)),
+        reporter=_results_feed(store, blobs, working_tree=commit is None),
     )
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -287,6 +288,26 @@ def _executor(name: str, blobs: Any, workspaces: Any, settings: Any, data_dir: P
     from gatehouse.executors.shell import ShellExecutor
 
     return ShellExecutor(blobs, workspaces, kill_grace=settings.kill_grace)
+
+
+def _results_feed(store: Any, blobs: Any, *, working_tree: bool) -> Any:
+    """The engine's results reporter: this run in the results database (docs/results.md)."""
+    import platform
+    import re
+
+    from gatehouse.resultsdb.feed import PipelineResultsFeed
+
+    def problem(message: str) -> None:
+        sys.stderr.write(f"results: {message}\n")
+
+    arch = re.sub(r"[^a-z0-9_]", "_", platform.machine().lower()) or None
+    return PipelineResultsFeed(
+        store.results,
+        blobs,
+        architecture=arch,
+        working_tree=working_tree,
+        on_problem=problem,
+    )
 
 
 def _earlier_artifacts(runs: Any, project_dir: str) -> Any:

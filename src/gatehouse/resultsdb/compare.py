@@ -32,13 +32,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from gatehouse.core.compare import CompareReport, compare
-from gatehouse.core.flakes import FlakeSettings, find_flakes
+from gatehouse.core.flakes import FlakeSettings
 from gatehouse.core.ports import PatternMatcherEngine, ResultsStore
 from gatehouse.core.result_context import ResultContext
 from gatehouse.core.results import Checkout
 from gatehouse.errors import UsageError
 from gatehouse.resultsdb.contexts import ContextReader
-from gatehouse.resultsdb.flakes import history_of
+from gatehouse.resultsdb.flakes import flakes_of_paths
 from gatehouse.resultsdb.known import active_ids, compile_triager, load_latest
 
 PIPELINE_ORIGIN = "gatehouse"
@@ -171,13 +171,10 @@ def known_marks(
 def flaky_paths(
     results: ResultsStore, failing: list[ResultContext], settings: FlakeSettings
 ) -> frozenset[str]:
+    """The failing paths the stored history shows flaky (as ``gatehouse flakes`` decides)."""
     paths = sorted({r.path for r in failing if r.path})
-    contexts, runs = history_of(results, paths, settings)
-
-    def order(result: ResultContext) -> str:
-        return f"{runs[result.object_id].received_at:020.6f}|{result.object_id}"
-
-    return find_flakes(contexts, settings, order_key=order).flaky_paths()
+    report, _ = flakes_of_paths(results, paths, settings)
+    return report.flaky_paths()
 
 
 def compare_stored(

@@ -78,11 +78,10 @@ def infra_builds(results: ResultsStore, build_ids: set[str], settings: FlakeSett
     return infra
 
 
-def find_stored_flakes(
-    results: ResultsStore, *, since: float, settings: FlakeSettings | None = None
-) -> StoredFlakes:
-    settings = settings or FlakeSettings()
-    paths = sorted({r.test.path for r in results.failing_tests_since(since) if r.test.path})
+def flakes_of_paths(
+    results: ResultsStore, paths: list[str], settings: FlakeSettings
+) -> tuple[FlakeReport, dict[str, TestRun]]:
+    """Flake detection over the stored history of ``paths``, infra runs judged on whole builds."""
     contexts, runs = history_of(results, paths, settings)
     excluded = infra_builds(results, {c.build.id for c in contexts}, settings)
     kept = [c for c in contexts if c.build.id not in excluded]
@@ -93,16 +92,24 @@ def find_stored_flakes(
     # Infra runs were decided above from whole builds; the core's own
     # estimate would see only the candidates' share of each build.
     report = find_flakes(kept, replace(settings, infra_min_tests=sys.maxsize), order_key=order)
-    report = FlakeReport(report.flaky, report.broken, tuple(sorted(excluded)))
+    return FlakeReport(report.flaky, report.broken, tuple(sorted(excluded))), runs
+
+
+def find_stored_flakes(
+    results: ResultsStore, *, since: float, settings: FlakeSettings | None = None
+) -> StoredFlakes:
+    settings = settings or FlakeSettings()
+    paths = sorted({r.test.path for r in results.failing_tests_since(since) if r.test.path})
+    report, runs = flakes_of_paths(results, paths, settings)
     evidence = {
-        c.object_id: Evidence(
-            test_id=c.object_id,
-            status=c.status.value if c.status else None,
-            build_id=c.build.id,
-            checkout_id=runs[c.object_id].checkout_id,
-            git_commit_hash=runs[c.object_id].git_commit_hash,
-            received_at=runs[c.object_id].received_at,
+        test_id: Evidence(
+            test_id=test_id,
+            status=run.test.status.value if run.test.status else None,
+            build_id=run.test.build_id,
+            checkout_id=run.checkout_id,
+            git_commit_hash=run.git_commit_hash,
+            received_at=run.received_at,
         )
-        for c in contexts
+        for test_id, run in runs.items()
     }
     return StoredFlakes(report, evidence, len(paths))

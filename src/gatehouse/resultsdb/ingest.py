@@ -39,9 +39,10 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from itertools import compress
 from operator import itemgetter
 from typing import IO, Any
@@ -216,6 +217,57 @@ def _run(
     return report
 
 
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What to parse and how: one file's parsing arguments, whichever side parses."""
+
+    name: str
+    format: str
+    context: IngestContext
+    received_at: float
+
+
+@contextmanager
+def _parse_here(
+    stream: IO[bytes], source: _Source, report: FileReport, warn: Callable[[Diagnostic], None]
+) -> Iterator[Iterator[Part]]:
+    encoded = EncodedFile(
+        stream,
+        name=source.name,
+        format=source.format,
+        context=source.context,
+        received_at=source.received_at,
+        on_warning=warn,
+    )
+    report.format = encoded.format
+    yield encoded.parts()
+
+
+@contextmanager
+def _parse_in_child(
+    path: str, source: _Source, report: FileReport, warn: Callable[[Diagnostic], None]
+) -> Iterator[Iterator[Part]]:
+    process = ParserProcess(
+        path,
+        name=source.name,
+        format=source.format,
+        context=source.context,
+        received_at=source.received_at,
+        on_warning=warn,
+    )
+
+    def parts() -> Iterator[Part]:
+        for part in process.parts():
+            report.format = process.format
+            yield part
+        report.format = process.format
+
+    try:
+        yield parts()
+    finally:
+        process.close()  # stops the child if the writer gave up early
+
+
 def ingest_stream(
     results: ResultsStore,
     stream: IO[bytes],
@@ -236,25 +288,11 @@ def ingest_stream(
     was stored. Storage failures raise ``StorageError``.
     """
     report = FileReport(name)
+    source = _Source(name, format, context, received_at)
     warn = _collect(report, on_warning)
-
-    class _InProcess:
-        def __enter__(self) -> Iterator[Part]:
-            encoded = EncodedFile(
-                stream,
-                name=name,
-                format=format,
-                context=context,
-                received_at=received_at,
-                on_warning=warn,
-            )
-            report.format = encoded.format
-            return encoded.parts()
-
-        def __exit__(self, *exc: object) -> None:
-            return None
-
-    return _run(results, report, received_at, triager, _InProcess)
+    return _run(
+        results, report, received_at, triager, partial(_parse_here, stream, source, report, warn)
+    )
 
 
 def ingest_file(
@@ -273,13 +311,15 @@ def ingest_file(
 
     ``name`` defaults to ``path``. ``parallel`` chooses the two-process path
     (default: files of at least :data:`PARALLEL_MIN_BYTES` where ``fork``
-    exists). A file that cannot be read or parsed is reported in the
-    returned report's ``error`` (located) and nothing of it is stored.
+    exists). The child is started with ``fork``: from a process with other
+    threads running (a server), pass ``parallel=False`` or call
+    :func:`ingest_stream`. A file that cannot be read or parsed is reported
+    in the returned report's ``error`` (located) and nothing of it is stored.
     """
     display = path if name is None else name
     try:
         size = os.path.getsize(path)
-        handle = open(path, "rb")  # noqa: SIM115 - closed below or by ingest_stream's caller
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         report = FileReport(display)
         report.error = InputError(f"cannot read the file: {exc.strerror or exc}", Location(display))
@@ -299,34 +339,11 @@ def ingest_file(
             )
     handle.close()
     report = FileReport(display)
+    source = _Source(display, format, context, received_at)
     warn = _collect(report, on_warning)
-
-    class _Child:
-        process: ParserProcess | None = None
-
-        def __enter__(self) -> Iterator[Part]:
-            self.process = ParserProcess(
-                path,
-                name=display,
-                format=format,
-                context=context,
-                received_at=received_at,
-                on_warning=warn,
-            )
-            return self._parts()
-
-        def _parts(self) -> Iterator[Part]:
-            assert self.process is not None
-            for part in self.process.parts():
-                report.format = self.process.format
-                yield part
-            report.format = self.process.format
-
-        def __exit__(self, *exc: object) -> None:
-            if self.process is not None:
-                self.process.close()
-
-    return _run(results, report, received_at, triager, _Child)
+    return _run(
+        results, report, received_at, triager, partial(_parse_in_child, path, source, report, warn)
+    )
 
 
 def _collect(

@@ -79,6 +79,8 @@ def without_unknown_columns(
     if len(keep) == len(columns):
         return columns, rows
     keep.append(len(columns))
+    if len(keep) == 1:  # itemgetter of one index returns the item, not a tuple
+        return (), [(row[-1],) for row in rows]
     pick = itemgetter(*keep)
     return tuple(columns[k] for k in keep[:-1]), list(map(pick, rows))
 

@@ -112,7 +112,11 @@ def open_data(args: argparse.Namespace) -> tuple[Any, Path, Path]:
         raise UsageError(
             f"no runs here: {data_dir} does not exist", hint="run a pipeline first: gatehouse run"
         )
-    return open_store(settings, project_dir=str(root)), data_dir, root
+    store = open_store(settings, project_dir=str(root))
+    from gatehouse.engine.liveness import settle_interrupted
+
+    settle_interrupted(store.runs, data_dir, str(root))
+    return store, data_dir, root
 
 
 def find_job(runs: Any, project_dir: str, spec: str) -> Any:

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gatehouse.cli.failures",
     "gatehouse.cli.expect",
     "gatehouse.cli.db",
+    "gatehouse.cli.gate",
 )
 
 

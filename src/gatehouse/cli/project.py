@@ -8,7 +8,7 @@ loading, a :class:`PipelineContext` and :class:`PlanOptions` for planning.
 from __future__ import annotations
 
 import argparse
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from gatehouse.errors import UsageError
 if TYPE_CHECKING:  # the core is imported when a command runs, not when --help is built
     from gatehouse.core.model import PipelineConfig, PipelineContext
     from gatehouse.core.planner import PlanOptions
+    from gatehouse.core.ports import ProjectFiles
 
 EVENTS = ("push", "merge_request_event", "schedule", "web", "api", "trigger", "pipeline")
 
@@ -98,10 +99,7 @@ class Project:
 
 def open_project(args: argparse.Namespace, *, evaluate_rules: bool = True) -> Project:
     """Read the repository, load the configuration and build the context from flags."""
-    from gatehouse.core.config import IncludeContext, load_config
     from gatehouse.core.model import MergeRequest, PipelineContext
-    from gatehouse.core.planner import PlanOptions
-    from gatehouse.core.predefined import pipeline_variables
     from gatehouse.vcs import facts as git_facts
     from gatehouse.vcs.files import DirectoryFiles, WorkingTreeFiles
 
@@ -156,23 +154,63 @@ def open_project(args: argparse.Namespace, *, evaluate_rules: bool = True) -> Pr
     mirror = DirectoryFiles(args.include_dir) if getattr(args, "include_dir", None) else None
     if mirror is not None and not mirror.root.is_dir():
         raise UsageError(f"--include-dir {args.include_dir}: not a directory")
+
+    def compare_to(ref: str) -> tuple[str, ...] | None:
+        if not facts.is_git:
+            return None
+        try:
+            return git_facts.changed_files(root, ref)
+        except UsageError:
+            return None
+
+    config, options, listing = load_for_context(
+        project_files,
+        context,
+        main_file=args.file,
+        mirror=mirror,
+        compare_to=compare_to,
+        evaluate_rules=evaluate_rules,
+    )
+    return Project(root, args.file, config, context, options, listing)
+
+
+def load_for_context(
+    files: ProjectFiles,
+    context: PipelineContext,
+    *,
+    main_file: str,
+    mirror: ProjectFiles | None,
+    compare_to: Callable[[str], tuple[str, ...] | None],
+    evaluate_rules: bool = True,
+) -> tuple[PipelineConfig, PlanOptions, list[str]]:
+    """Load the configuration from ``files`` for ``context``; the planner's options with it.
+
+    Shared by the commands that plan the working tree (``lint``, ``plan``,
+    ``run``) and the gate, which plans a speculative commit. ``compare_to``
+    gives the changed files against a ref, for ``rules:changes:compare_to``.
+    """
+    from gatehouse.core.config import IncludeContext, load_config
+    from gatehouse.core.planner import PlanOptions
+    from gatehouse.core.predefined import pipeline_variables
+
+    variables = dict(context.variables)
     include_vars = {**pipeline_variables(context), **variables}
     config = load_config(
-        project_files,
-        main_file=args.file,
-        context=IncludeContext(include_vars, changed),
+        files,
+        main_file=main_file,
+        context=IncludeContext(include_vars, context.changed_files),
         mirror=mirror,
     )
-    listing = list(project_files.list_files())
+    listing = list(files.list_files())
     changes_against: dict[str, tuple[str, ...]] = {}
-    if facts.is_git:
-        for job in config.jobs:
-            for rule in job.rules or ():
-                ref_to = rule.changes.compare_to if rule.changes else None
-                if ref_to and ref_to not in changes_against:
-                    with contextlib.suppress(UsageError):
-                        changes_against[ref_to] = git_facts.changed_files(root, ref_to)
+    for job in config.jobs:
+        for rule in job.rules or ():
+            ref_to = rule.changes.compare_to if rule.changes else None
+            if ref_to and ref_to not in changes_against:
+                found = compare_to(ref_to)
+                if found is not None:
+                    changes_against[ref_to] = found
     options = PlanOptions(
         evaluate_rules=evaluate_rules, files=listing, changes_against=changes_against
     )
-    return Project(root, args.file, config, context, options, listing)
+    return config, options, listing

@@ -161,52 +161,36 @@ async def _run(
     start_manual: frozenset[str],
     masked: frozenset[str],
 ) -> int:
-    from gatehouse.artifacts.store import LocalBlobStore
-    from gatehouse.cli.config_file import settings_for
+    from gatehouse.cli.engine_wiring import host_env, open_local_engine, results_feed
     from gatehouse.cli.progress import LiveProgress, PlainProgress, print_summary
     from gatehouse.core.ports import WorkspaceSource
     from gatehouse.engine.runner import PipelineRunner, RunOptions
-    from gatehouse.engine.settings import EngineSettings, effective_concurrency
-    from gatehouse.executors.settings import ExecutorSettings
-    from gatehouse.executors.workspace import Workspaces
     from gatehouse.queues.memory import LocalQueue
-    from gatehouse.storage import open_store
-    from gatehouse.storage.settings import StorageSettings
     from gatehouse.vcs.facts import resolve_commit
 
-    engine_settings = settings_for(
-        EngineSettings,
-        root,
-        {"concurrency": args.concurrency, "fail_fast": args.fail_fast},
-        file_data,
-    )
-    storage_settings = settings_for(StorageSettings, root, {"data_dir": args.data_dir}, file_data)
-    exec_settings = settings_for(ExecutorSettings, root, None, file_data)
-    data_dir = Path(storage_settings.data_dir)
-    if not data_dir.is_absolute():
-        data_dir = root / data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    ignore = data_dir / ".gitignore"
-    if not ignore.exists():
-        # Keep the data directory out of `git status` (as pytest and mypy do with their caches).
-        ignore.write_text("# written by gatehouse: this directory holds local results\n*\n")
     commit = resolve_commit(root, args.commit) if args.commit else None
-    blobs = LocalBlobStore(str(data_dir / "blobs"))
-    workspaces = Workspaces(
-        exec_settings.work_dir or str(data_dir / "work"),
-        keep_failed=exec_settings.keep_failed_workspaces,
+    engine = open_local_engine(
+        root,
+        file_data,
+        concurrency=args.concurrency,
+        fail_fast=args.fail_fast,
+        data_dir=args.data_dir,
+        executor=args.executor,
     )
-    executor_name = (
-        args.executor
-        or os.environ.get("GATEHOUSE_EXECUTOR")
-        or file_data.get("run", {}).get("executor", "shell")
-    )
-    executor = _executor(executor_name, blobs, workspaces, exec_settings, data_dir)
-    executor.check()
-    snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
-    store = open_store(storage_settings, project_dir=str(root))
-    concurrency = effective_concurrency(engine_settings, os.cpu_count() or 1)
-    queue = LocalQueue(executor, concurrency)
+    workspaces = engine.workspaces
+    store = engine.store
+    try:
+        snapshot = await asyncio.to_thread(workspaces.snapshot, WorkspaceSource(str(root), commit))
+    except BaseException:
+        store.close()
+        raise
+    from gatehouse.engine.liveness import settle_interrupted
+
+    for stale in settle_interrupted(store.runs, engine.data_dir, str(root)):
+        sys.stderr.write(
+            f"pipeline #{stale.id} was interrupted (its process ended); recorded as canceled\n"
+        )
+    queue = LocalQueue(engine.executor, engine.concurrency)
     if args.json or args.quiet:
         observer: Any = PlainProgress(sys.stderr, quiet=True)
     elif sys.stdout.isatty() and "NO_COLOR" not in os.environ:
@@ -220,15 +204,15 @@ async def _run(
             start_manual=start_manual,
             masked=masked,
             workspace=snapshot.source,
-            base_env=_host_env(),
+            base_env=host_env(),
         ),
         store=store.runs,
         queue=queue,
-        settings=engine_settings,
-        data_dir=data_dir,
+        settings=engine.settings,
+        data_dir=engine.data_dir,
         observer=observer,
         earlier_artifacts=_earlier_artifacts(store.runs, str(root)),
-        reporter=_results_feed(store, blobs, working_tree=commit is None),
+        reporter=results_feed(engine, working_tree=commit is None),
     )
     loop = asyncio.get_running_loop()
     interrupts = 0
@@ -261,53 +245,6 @@ async def _run(
     if interrupts:
         return EXIT_INTERRUPTED
     return EXIT_OK if record.status.value == "success" else EXIT_FAILED
-
-
-# Host variables a job inherits, like a shell runner's jobs do; the rest of the
-# environment is the pipeline's (HOME and TMPDIR are the job's own directories).
-HOST_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "USER", "LOGNAME", "TERM")
-
-
-def _host_env() -> dict[str, str]:
-    return {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
-
-
-def _executor(name: str, blobs: Any, workspaces: Any, settings: Any, data_dir: Path) -> Any:
-    if name == "sandbox":
-        from gatehouse.executors.sandbox import SandboxExecutor
-
-        return SandboxExecutor(
-            blobs,
-            workspaces,
-            bwrap=settings.bwrap,
-            hide=(str(data_dir),),
-            kill_grace=settings.kill_grace,
-        )
-    if name != "shell":
-        raise UsageError(f"unknown executor {name!r}", hint="use shell or sandbox")
-    from gatehouse.executors.shell import ShellExecutor
-
-    return ShellExecutor(blobs, workspaces, kill_grace=settings.kill_grace)
-
-
-def _results_feed(store: Any, blobs: Any, *, working_tree: bool) -> Any:
-    """The engine's results reporter: this run in the results database (docs/results.md)."""
-    import platform
-    import re
-
-    from gatehouse.resultsdb.feed import PipelineResultsFeed
-
-    def problem(message: str) -> None:
-        sys.stderr.write(f"results: {message}\n")
-
-    arch = re.sub(r"[^a-z0-9_]", "_", platform.machine().lower()) or None
-    return PipelineResultsFeed(
-        store.results,
-        blobs,
-        architecture=arch,
-        working_tree=working_tree,
-        on_problem=problem,
-    )
 
 
 def _earlier_artifacts(runs: Any, project_dir: str) -> Any:

@@ -8,7 +8,9 @@ import importlib
 # Every module that declares settings; a test checks none is missing.
 SETTINGS_MODULES = (
     "gatehouse.core.gate.settings",
+    "gatehouse.engine.gate.settings",
     "gatehouse.engine.settings",
+    "gatehouse.executors.settings",
     "gatehouse.storage.settings",
 )
 

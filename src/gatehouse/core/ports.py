@@ -16,6 +16,7 @@ Ports defined here:
 - :class:`Repository`    the gate's git: speculative merges, pins, compare-and-swap landing
 - :class:`FlakeOracle`   the gate asks it whether a failed job is a known flake
 - :class:`AuditLog`      the gate's append-only audit log
+- :class:`GateStore`     the gate's persisted state, its inbox, its builds' pipelines
 - :class:`JobReportParser` a job's test report (JUnit) → that job's tests
 - :class:`Clock`         time, so that scenario tests can use a fake one
 - :class:`PatternMatcherEngine` / :class:`PatternMatcher`  many log regexes scanned at once
@@ -638,6 +639,111 @@ class AuditLog(Protocol):
         limit: int | None = None,
         newest_first: bool = False,
     ) -> Sequence[AuditEntry]: ...
+
+
+# --------------------------------------------------------------------------- the gate's state
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGate:
+    """A queue's persisted state (the JSON of :mod:`gatehouse.core.gate.codec`) and its version."""
+
+    queue: str
+    version: int
+    state: Mapping[str, Any]
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditLine:
+    """An audit entry to append together with a saved state (ids are assigned on append)."""
+
+    time: float
+    action: str
+    item: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GateRequest:
+    """A request for a queue's driver, posted by another process (enqueue, dequeue, pause …).
+
+    ``outcome`` is None while the request waits; the driver closes it with
+    ``"accepted"`` or the reason it was refused.
+    """
+
+    id: int
+    queue: str
+    kind: str
+    payload: Mapping[str, Any]
+    posted_at: float
+    done_at: float | None = None
+    outcome: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.done_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class GateBuildLink:
+    """Which pipeline ran one gate build of one queue item."""
+
+    queue: str
+    build: int
+    item: int
+    pipeline_id: int
+
+
+class GateStore(Protocol):
+    """The gate's persisted state, its inbox, and the pipelines of its builds.
+
+    One process drives a queue; :meth:`save_gate` is a compare-and-swap on
+    the stored version, so a second driver fails instead of overwriting.
+    Saving the state, appending its audit lines (to the :class:`AuditLog`,
+    under ``queue``) and closing the inbox requests it consumed is ONE
+    transaction: after a crash either all of it happened or none.
+    """
+
+    def load_gate(self, queue: str) -> StoredGate | None: ...
+
+    def save_gate(
+        self,
+        queue: str,
+        state: Mapping[str, Any],
+        *,
+        version: int,
+        at: float,
+        audit: Sequence[AuditLine] = (),
+        done: Sequence[tuple[int, str]] = (),
+    ) -> int:
+        """Replace the state stored at ``version`` (0: none yet); return the new version.
+
+        ``done`` closes inbox requests as ``(id, outcome)``. A stored version
+        other than ``version``, or a request that is not pending, is a
+        :class:`gatehouse.errors.GateError` and nothing is written.
+        """
+        ...
+
+    def post_request(
+        self, queue: str, kind: str, payload: Mapping[str, Any], *, at: float
+    ) -> GateRequest: ...
+
+    def list_requests(
+        self, queue: str, *, pending_only: bool = True, after_id: int = 0
+    ) -> Sequence[GateRequest]:
+        """Requests in the order they were posted."""
+        ...
+
+    def link_build(self, queue: str, *, build: int, item: int, pipeline_id: int) -> None:
+        """Record that ``pipeline_id`` runs gate build ``build`` of ``item`` (idempotent)."""
+        ...
+
+    def build_links(
+        self, queue: str, *, builds: Sequence[int] | None = None, item: int | None = None
+    ) -> Sequence[GateBuildLink]:
+        """Links of the queue (only those ``builds``, or that ``item``), oldest pipeline first."""
+        ...
 
 
 # --------------------------------------------------------------------------- job queue

@@ -85,54 +85,83 @@ def predecessors(
     return [j.name for j in pipeline.jobs if j.stage_index < job.stage_index and j.name in selected]
 
 
-def _is_final_for_successors(state: JobState) -> bool:
-    if state.status.is_final:
-        return True
-    # A non-blocking manual job nobody started lets later stages go on.
-    return state.status is JobStatus.MANUAL
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """The selected jobs and their predecessors, computed once per run rather than per step."""
+
+    jobs: tuple[PlannedJob, ...]
+    preds: Mapping[str, tuple[str, ...]]
+    by_name: Mapping[str, PlannedJob]
+
+    @classmethod
+    def of(cls, pipeline: PlannedPipeline, selected: Collection[str]) -> Graph:
+        chosen = tuple(j for j in pipeline.jobs if j.name in selected)
+        preds: dict[str, tuple[str, ...]] = {}
+        earlier: list[str] = []
+        stage_jobs: list[str] = []
+        stage = None
+        for job in sorted(chosen, key=lambda j: j.stage_index):
+            if job.stage_index != stage:
+                earlier.extend(stage_jobs)
+                stage_jobs = []
+                stage = job.stage_index
+            if job.needs is not None:
+                preds[job.name] = tuple(n.job for n in job.needs if n.job in selected)
+            else:
+                preds[job.name] = tuple(earlier)
+            stage_jobs.append(job.name)
+        return cls(chosen, preds, {j.name: j for j in chosen})
 
 
-def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: RunScope) -> Advance:
-    """Decide what happens next to every job still in ``created``."""
-    by_name = {j.name: j for j in pipeline.jobs}
-    failed_somewhere = any(
-        states[n].status is JobStatus.FAILED for n in scope.selected if n in states
+def advance(
+    pipeline: PlannedPipeline,
+    states: Mapping[str, JobState],
+    scope: RunScope,
+    graph: Graph | None = None,
+) -> Advance:
+    """Decide what happens next to every job still in ``created``.
+
+    Pass the run's :class:`Graph` (built once) to keep each step linear in the
+    number of jobs and edges; without it, it is built here.
+    """
+    graph = graph or Graph.of(pipeline, scope.selected)
+    by_name = graph.by_name
+    default = JobState()
+    failed_somewhere = scope.fail_fast and any(
+        states.get(n, default).status is JobStatus.FAILED for n in by_name
     )
     start: list[str] = []
     skip: list[tuple[str, str]] = []
     manual: list[tuple[str, str]] = []
     delay: list[tuple[str, str]] = []
-    for job in pipeline.jobs:
+    for job in graph.jobs:
         name = job.name
-        if name not in scope.selected:
-            continue
-        state = states.get(name, JobState())
+        state = states.get(name, default)
         if state.status is not JobStatus.CREATED:
             continue
-        if scope.fail_fast and failed_somewhere:
+        if failed_somewhere:
             skip.append((name, "skipped: --fail-fast after a failure"))
             continue
-        preds = predecessors(job, pipeline, scope.selected)
-        pending = [p for p in preds if not _is_final_for_successors(states.get(p, JobState()))]
-        if pending:
+        preds = graph.preds[name]
+        pred_states = [states.get(p, default).status for p in preds]
+        if any(not (s.is_final or s is JobStatus.MANUAL) for s in pred_states):
             continue
         blocked = [
             p
-            for p in preds
-            if states.get(p, JobState()).status is JobStatus.MANUAL
-            and (by_name[p].blocking_manual or job.needs is not None)
+            for p, s in zip(preds, pred_states, strict=True)
+            if s is JobStatus.MANUAL and (by_name[p].blocking_manual or job.needs is not None)
         ]
         if blocked:
             skip.append(
                 (name, f"blocked: waits for manual job {blocked[0]!r}, which was not started")
             )
             continue
-        pred_states = [states.get(p, JobState()).status for p in preds]
         any_failed = any(s in _FAILED for s in pred_states)
-        all_ok = all(s in _OK or s is JobStatus.MANUAL for s in pred_states)
         if job.needs is None:
             # In stage order a skipped earlier job does not stop later stages.
             all_ok = not any_failed
+        else:
+            all_ok = all(s in _OK or s is JobStatus.MANUAL for s in pred_states)
         when = job.when
         if when == "always":
             start.append(name)
@@ -142,7 +171,7 @@ def advance(pipeline: PlannedPipeline, states: Mapping[str, JobState], scope: Ru
             else:
                 skip.append((name, "skipped: when: on_failure, and nothing failed"))
         elif not all_ok:
-            first = next((p for p in preds if states.get(p, JobState()).status not in _OK), None)
+            first = next((p for p, s in zip(preds, pred_states, strict=True) if s not in _OK), None)
             skip.append(
                 (
                     name,

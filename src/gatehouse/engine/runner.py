@@ -44,6 +44,7 @@ from gatehouse.core.ports import (
     WorkspaceSource,
 )
 from gatehouse.core.progress import (
+    Graph,
     JobState,
     RunScope,
     advance,
@@ -53,6 +54,7 @@ from gatehouse.core.progress import (
 )
 from gatehouse.core.selection import Selection
 from gatehouse.core.variables import expand_with
+from gatehouse.engine import liveness
 from gatehouse.engine.observer import NullObserver, Observer, ResultsReporter
 from gatehouse.engine.resources import ResourceGroups
 from gatehouse.engine.settings import EngineSettings
@@ -124,6 +126,7 @@ class PipelineRunner:
         self._forced = False
         self.record: PipelineRecord | None = None
         scope_selected = frozenset(options.selection.jobs)
+        self._graph = Graph.of(pipeline, options.selection.jobs)
         self._scope = RunScope(
             selected=scope_selected,
             start_manual=frozenset(options.start_manual) | options.selection.named,
@@ -170,18 +173,19 @@ class PipelineRunner:
         if self.reporter is not None:
             self.reporter.pipeline_started(self.record, self.pipeline)
         pump = asyncio.create_task(self._pump())
-        try:
-            self._step()
-            while not self._finished():
-                kind, payload = await self._events.get()
-                await self._handle(kind, payload)
+        with liveness.hold(self.data_dir, record.id):
+            try:
                 self._step()
-        finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
-            for handle in self._timers.values():
-                handle.cancel()
+                while not self._finished():
+                    kind, payload = await self._events.get()
+                    await self._handle(kind, payload)
+                    self._step()
+            finally:
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+                for handle in self._timers.values():
+                    handle.cancel()
         status = pipeline_status(
             self.pipeline,
             {n: j.state for n, j in self._jobs.items()},
@@ -225,7 +229,7 @@ class PipelineRunner:
             return
         states = {n: j.state for n, j in self._jobs.items()}
         scope = replace(self._scope, delays_elapsed=frozenset(self._delays_elapsed))
-        decisions = advance(self.pipeline, states, scope)
+        decisions = advance(self.pipeline, states, scope, self._graph)
         for name, note in decisions.skip:
             self._settle(self._jobs[name], JobStatus.SKIPPED, note)
         for name, note in decisions.manual:

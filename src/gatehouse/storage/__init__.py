@@ -2,7 +2,7 @@
 
 The rest of gatehouse opens a store with :func:`open_store` and talks to it
 only through the ports of :mod:`gatehouse.core.ports` (``store.runs``,
-``store.results``, ``store.audit``). Drivers are imported lazily: importing
+``store.results``, ``store.audit``, ``store.gate``). Drivers are imported lazily: importing
 this package costs no database library. See ``docs/storage.md``.
 """
 

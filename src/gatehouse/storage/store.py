@@ -1,11 +1,12 @@
-"""Opening a store: one URL in, the three storage ports out.
+"""Opening a store: one URL in, the storage ports out.
 
 :func:`open_store` picks the adapter from the URL, opens the database, checks
 its schema version (one query; pending migrations are applied for SQLite by
-default) and returns a :class:`Store` whose ``runs``, ``results`` and
-``audit`` attributes are the RunStore, ResultsStore and AuditLog ports over
-one shared connection. Keeping three small objects instead of one class with
-every method keeps each port's surface what the port says it is.
+default) and returns a :class:`Store` whose ``runs``, ``results``, ``audit``
+and ``gate`` attributes are the RunStore, ResultsStore, AuditLog and
+GateStore ports over one shared connection. Keeping small objects instead of
+one class with every method keeps each port's surface what the port says it
+is.
 
 URLs:
 
@@ -26,7 +27,7 @@ from gatehouse.errors import UsageError
 from gatehouse.storage.migrations import LATEST_VERSION
 
 if TYPE_CHECKING:
-    from gatehouse.core.ports import AuditLog, ResultsStore, RunStore
+    from gatehouse.core.ports import AuditLog, GateStore, ResultsStore, RunStore
     from gatehouse.storage.database import Database
     from gatehouse.storage.settings import StorageSettings
 
@@ -34,9 +35,9 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 
 
 class Store:
-    """An open store: the three storage ports over one database connection."""
+    """An open store: the storage ports over one database connection."""
 
-    __slots__ = ("_close", "audit", "database", "results", "runs", "url")
+    __slots__ = ("_close", "audit", "database", "gate", "results", "runs", "url")
 
     def __init__(
         self,
@@ -45,6 +46,7 @@ class Store:
         runs: RunStore,
         results: ResultsStore,
         audit: AuditLog,
+        gate: GateStore,
         database: Database | None = None,
         close: Callable[[], None] | None = None,
     ) -> None:
@@ -52,6 +54,7 @@ class Store:
         self.runs = runs
         self.results = results
         self.audit = audit
+        self.gate = gate
         self.database = database  # None for the in-memory adapters
         self._close = close
 
@@ -144,8 +147,9 @@ def open_store(
 
 
 def store_over(db: Database) -> Store:
-    """The three SQL ports over an open database whose schema is current."""
+    """The SQL ports over an open database whose schema is current."""
     from gatehouse.storage.sql_audit import SqlAuditLog
+    from gatehouse.storage.sql_gate import SqlGateStore
     from gatehouse.storage.sql_results import SqlResultsStore
     from gatehouse.storage.sql_runs import SqlRunStore
 
@@ -154,6 +158,7 @@ def store_over(db: Database) -> Store:
         runs=SqlRunStore(db),
         results=SqlResultsStore(db),
         audit=SqlAuditLog(db),
+        gate=SqlGateStore(db),
         database=db,
         close=db.close,
     )
@@ -162,11 +167,14 @@ def store_over(db: Database) -> Store:
 def open_memory_store() -> Store:
     """The pure-Python adapters: a fresh, empty store that lives as long as the object."""
     from gatehouse.storage.memory import MEMORY_URL, MemoryAuditLog, MemoryRunStore
+    from gatehouse.storage.memory_gate import MemoryGateStore
     from gatehouse.storage.memory_results import MemoryResultsStore
 
+    audit = MemoryAuditLog()
     return Store(
         MEMORY_URL,
         runs=MemoryRunStore(),
         results=MemoryResultsStore(),
-        audit=MemoryAuditLog(),
+        audit=audit,
+        gate=MemoryGateStore(audit),
     )

@@ -129,3 +129,12 @@ def changed_files(root: Path, base: str, *, include_worktree: bool = True) -> tu
 
 def upstream(root: Path) -> str | None:
     return _run(root, "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}")
+
+
+def commit_details(root: Path, commit: str) -> tuple[str, str, str]:
+    """(author, committer timestamp, message) of one commit; empty strings when unknown."""
+    log = _run(root, "log", "-1", "--format=%an <%ae>%x00%cI%x00%B", commit)
+    if not log:
+        return "", "", ""
+    author, timestamp, message = [*log.split("\x00", 2), "", ""][:3]
+    return author, timestamp, message.strip()

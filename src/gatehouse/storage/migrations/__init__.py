@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-MIGRATIONS: tuple[str, ...] = ("0001_initial", "0002_full_kcidb")
+MIGRATIONS: tuple[str, ...] = ("0001_initial", "0002_full_kcidb", "0003_gate")
 LATEST_VERSION = len(MIGRATIONS)
 
 

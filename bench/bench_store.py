@@ -39,7 +39,7 @@ from typing import Any
 from gatehouse.core.results import ResultsBatch, Status, Test
 from gatehouse.storage import open_store
 from gatehouse.storage.migrate import split_statements
-from gatehouse.storage.migrations import migration_text
+from gatehouse.storage.migrations import LATEST_VERSION, migration_text
 from gatehouse.storage.rows import TEST_FIELDS, encode_test
 from gatehouse.storage.sqlite import CACHE_KIB
 
@@ -125,9 +125,12 @@ def child_raw_executemany(n: int, db_path: str) -> dict[str, Any]:
     conn = sqlite3.connect(db_path, isolation_level=None)
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", f"cache_size = -{CACHE_KIB}"):
         conn.execute(f"PRAGMA {pragma}")
-    for statement in split_statements(migration_text(1), "INTEGER PRIMARY KEY AUTOINCREMENT"):
-        if "TABLE tests " in statement or " ON tests " in statement:
-            conn.execute(statement)
+    for version in range(1, LATEST_VERSION + 1):
+        for statement in split_statements(
+            migration_text(version), "INTEGER PRIMARY KEY AUTOINCREMENT"
+        ):
+            if "TABLE tests " in statement or " ON tests " in statement:
+                conn.execute(statement)
     names = ", ".join([*TEST_FIELDS, "_timestamp"])
     insert = f"INSERT INTO tests ({names}) VALUES ({', '.join('?' * (len(TEST_FIELDS) + 1))})"
     wall = cpu = 0.0

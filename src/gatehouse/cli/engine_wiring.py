@@ -37,6 +37,7 @@ class LocalEngine:
     workspaces: Workspaces
     executor: Any
     concurrency: int
+    blobs: Any = None  # the artifact store (the results feed reads JUnit reports from it)
 
     def close(self) -> None:
         self.store.close()
@@ -87,6 +88,31 @@ def open_local_engine(
         workspaces=workspaces,
         executor=chosen,
         concurrency=effective_concurrency(engine_settings, os.cpu_count() or 1),
+        blobs=blobs,
+    )
+
+
+def results_feed(engine: LocalEngine, *, working_tree: bool) -> Any:
+    """The engine's results reporter: every pipeline in the results database (docs/results.md).
+
+    Problems storing results are printed (``results: …``) and never stop a pipeline.
+    """
+    import platform
+    import re
+    import sys
+
+    from gatehouse.resultsdb.feed import PipelineResultsFeed
+
+    def problem(message: str) -> None:
+        sys.stderr.write(f"results: {message}\n")
+
+    arch = re.sub(r"[^a-z0-9_]", "_", platform.machine().lower()) or None
+    return PipelineResultsFeed(
+        engine.store.results,
+        engine.blobs,
+        architecture=arch,
+        working_tree=working_tree,
+        on_problem=problem,
     )
 
 

@@ -6,8 +6,11 @@ unexpected results first, then the flakes, the counts and the stale baseline
 entries, and exits 0 when the verdict passes, 1 when it fails and 2 when a
 file cannot be read or has errors (every error, located, no traceback).
 
-Results are deqp-runner ``results.csv`` files for now; the core takes plain
-``(test, status)`` pairs, so other formats only need a reader.
+Results are deqp-runner ``results.csv`` files, or any results file ingest
+reads (JUnit XML, TAP, meson ``testlog.json``, googletest JSON, KCIDB JSON),
+parsed by :func:`gatehouse.ingest.parse_results` and mapped to deqp-runner
+statuses by :mod:`gatehouse.core.expect_results`. ``--format auto`` takes
+``*.csv`` as deqp-runner CSV and detects the rest by content.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from gatehouse.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, ConfigError, Diagnostic, error
 
 if TYPE_CHECKING:
-    from gatehouse.core.expectations import ExpectationReport, TestOutcome
+    from gatehouse.core.expectations import DeqpStatus, ExpectationReport, TestOutcome
+
+RESULT_FORMATS = ("auto", "deqp-csv", "junit", "tap", "meson", "gtest-json", "kcidb")
 
 
 def register(subparsers: Any) -> None:
@@ -29,12 +34,24 @@ def register(subparsers: Any) -> None:
         help="check test results against expectations files (Mesa/deqp-runner format)",
         description=(
             "Apply *-fails.txt baselines, *-flakes.txt and *-skips.txt regex lists to "
-            "deqp-runner results.csv files. Exit 0 when the verdict passes, 1 when a "
+            "deqp-runner results.csv files or JUnit, TAP, meson, googletest or KCIDB results "
+            "(test names are their test paths). Exit 0 when the verdict passes, 1 when a "
             "result is unexpected (Fail, Crash, Timeout, Missing, UnexpectedPass), "
             "2 when a file is missing or invalid."
         ),
     )
-    parser.add_argument("results", nargs="+", metavar="RESULTS", help="results.csv files")
+    parser.add_argument(
+        "results",
+        nargs="+",
+        metavar="RESULTS",
+        help="deqp-runner results.csv, or JUnit/TAP/meson/googletest/KCIDB results files",
+    )
+    parser.add_argument(
+        "--format",
+        choices=RESULT_FORMATS,
+        default="auto",
+        help="format of RESULTS (default: auto: *.csv is deqp-runner CSV, others by content)",
+    )
     parser.add_argument(
         "--fails", nargs="+", action="extend", default=[], metavar="FILE",
         help="baseline files (test,Status per line); several are layered",
@@ -70,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
     fails = _read(args.fails, problems)
     flakes = _read(args.flakes, problems)
     skips = _read(args.skips, problems)
-    result_files = _read(args.results, problems)
+    fmt = getattr(args, "format", "auto")
+    csv_paths = [
+        p for p in args.results if fmt == "deqp-csv" or (fmt == "auto" and p.endswith(".csv"))
+    ]
+    result_files = _read(csv_paths, problems)
     expectations = None
     try:
         expectations = load_expectations(fails, flakes, skips)
@@ -81,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         parsed, found = parse_results_csv(text, source)
         pairs.extend(parsed)
         problems.extend(found)
+    for path in args.results:
+        if path not in csv_paths:
+            pairs.extend(_ingested_pairs(path, fmt, problems))
     if problems or expectations is None:
         sys.stderr.write(ConfigError(problems).render() + "\n")
         return EXIT_USAGE
@@ -90,6 +114,37 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_render(report))
     return EXIT_OK if report.passed else EXIT_FAILED
+
+
+def _warn(diagnostic: Diagnostic) -> None:
+    sys.stderr.write(diagnostic.render() + "\n")
+
+
+def _ingested_pairs(
+    path: str, fmt: str, problems: list[Diagnostic]
+) -> list[tuple[str, DeqpStatus]]:
+    """The (test, status) pairs of a JUnit/TAP/meson/googletest/KCIDB file; problems located."""
+    from gatehouse.core.expect_results import pairs_from_tests
+    from gatehouse.errors import GatehouseError
+    from gatehouse.ingest import IngestContext, parse_results
+    from gatehouse.ingest.detect import sniff
+
+    try:
+        with open(path, "rb") as handle:
+            stream: IO[bytes] = handle
+            if fmt == "auto":
+                fmt, stream = sniff(handle, path)
+            # KCIDB objects carry their own origins; other formats need one for their ids.
+            context = IngestContext() if fmt == "kcidb" else IngestContext(origin="expect")
+            batch = parse_results(stream, name=path, format=fmt, context=context, on_warning=_warn)
+    except OSError as exc:
+        problems.append(error("unreadable-file", f"cannot read {path}: {exc.strerror or exc}"))
+        return []
+    except GatehouseError as exc:
+        location = getattr(exc, "location", None)
+        problems.append(error("unreadable-results", exc.message, location, exc.hint))
+        return []
+    return pairs_from_tests(batch.tests)
 
 
 def _why(outcome: TestOutcome) -> str:

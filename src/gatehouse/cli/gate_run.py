@@ -43,7 +43,7 @@ async def _drive(args: argparse.Namespace, context: Any, repo: Any, engine: Any)
     import signal
 
     from gatehouse.cli.config_file import project_variables
-    from gatehouse.cli.engine_wiring import host_env
+    from gatehouse.cli.engine_wiring import host_env, results_feed
     from gatehouse.cli.gate_wiring import CommitProject, read_log_tail
     from gatehouse.engine.gate.builds import GateBuilds
     from gatehouse.engine.gate.driver import GateDriver
@@ -81,6 +81,7 @@ async def _drive(args: argparse.Namespace, context: Any, repo: Any, engine: Any)
         target_branch=settings.target_branch,
         base_env=host_env(),
         masked=masked,
+        reporter=results_feed(engine, working_tree=False),
     )
     oracle = ResultsFlakeOracle(
         store.results,

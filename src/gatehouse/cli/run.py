@@ -161,7 +161,7 @@ async def _run(
     start_manual: frozenset[str],
     masked: frozenset[str],
 ) -> int:
-    from gatehouse.cli.engine_wiring import host_env, open_local_engine
+    from gatehouse.cli.engine_wiring import host_env, open_local_engine, results_feed
     from gatehouse.cli.progress import LiveProgress, PlainProgress, print_summary
     from gatehouse.core.ports import WorkspaceSource
     from gatehouse.engine.runner import PipelineRunner, RunOptions
@@ -212,6 +212,7 @@ async def _run(
         data_dir=engine.data_dir,
         observer=observer,
         earlier_artifacts=_earlier_artifacts(store.runs, str(root)),
+        reporter=results_feed(engine, working_tree=commit is None),
     )
     loop = asyncio.get_running_loop()
     interrupts = 0

@@ -35,6 +35,10 @@ documented keys below (``MISC_*`` constants name them):
     misc["returncode"], ["signal"]  the test program's exit (meson)
     misc["synthetic"]        why a record that is not in the input was added
                              ("missing", "bail_out", "missing_plan", "skip_all")
+    misc["tags"]             on a build: the tags of the runner that ran it
+
+Our own pipelines' builds carry more ``misc`` keys (job, stage, attempt,
+exit code …), listed with the mapping in ``docs/results.md``.
 
 :func:`verdict_status` reads these flags: it is the status a test contributes
 to a verdict (superseded attempts and waived failures contribute nothing, an
@@ -101,6 +105,8 @@ MISC_LINE = "line"
 MISC_RETURNCODE = "returncode"
 MISC_SIGNAL = "signal"
 MISC_SYNTHETIC = "synthetic"
+# On builds: the tags of the runner that ran it (our own jobs; known-issue patterns filter on them).
+MISC_TAGS = "tags"
 
 
 def rollup(statuses: Iterable[Status | None]) -> Status | None:

@@ -8,6 +8,8 @@ The entry points the CLI, the HTTP API and the engine call:
 - :func:`iter_results` — the same as a stream of model objects (checkout and
   build first, then tests as they are read), for files too large to hold;
   a caller storing while iterating must roll back on an ``InputError``.
+- :func:`iter_result_lists` — the same objects in lists of one type (the
+  way the parsers produce them), for a store that writes in batches.
 - :func:`parse_job_report` — a JUnit report of one of our own jobs → its
   tests, attached to build ``gatehouse:j<job id>``.
 - :class:`IngestContext` — the origin and what else the caller knows
@@ -43,9 +45,11 @@ from gatehouse.ingest.findings import Findings, WarningCallback
 
 __all__ = [
     "FORMATS",
+    "Chunk",
     "IngestContext",
     "Result",
     "WarningCallback",
+    "iter_result_lists",
     "iter_results",
     "job_build_id",
     "parse_job_report",
@@ -152,6 +156,22 @@ def iter_results(
     """
     for chunk in _checked_chunks(stream, name, format, context, on_warning):
         yield from chunk
+
+
+def iter_result_lists(
+    stream: IO[bytes],
+    *,
+    name: str,
+    format: str = "auto",
+    context: IngestContext,
+    on_warning: WarningCallback | None = None,
+) -> Iterator[Chunk]:
+    """The objects of :func:`iter_results`, in non-empty lists of one type.
+
+    Cheaper per object than :func:`iter_results` (no generator hop per
+    object); the same order and the same ``InputError`` rule apply.
+    """
+    return _checked_chunks(stream, name, format, context, on_warning)
 
 
 def parse_results(

@@ -78,7 +78,8 @@ class Database:
         self.display_url = display_url
         self._lock = threading.Lock()
         self._closed = False
-        self._upserts: dict[str, str] = {}
+        # (table or staging table, columns) -> the upsert statement
+        self._upserts: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @contextmanager
     def write(self, action: str) -> Iterator[Session]:
@@ -105,6 +106,11 @@ class Database:
                     raise
                 raise self.storage_error(exc, action) from exc
 
+    @contextmanager
+    def bulk_writes(self, session: Session) -> Iterator[None]:  # noqa: ARG002 - per driver
+        """Tune the connection for one large transaction (SQLite: a larger page cache)."""
+        yield
+
     def upsert_many(
         self,
         session: Session,
@@ -114,9 +120,10 @@ class Database:
         rows: Iterable[Sequence[Any]],
     ) -> None:
         """Merge ``rows`` (``fields`` then ``_timestamp``) into ``table`` by ``key``."""
-        sql = self._upserts.get(table)
+        cache_key = (table, tuple(fields))
+        sql = self._upserts.get(cache_key)
         if sql is None:
-            sql = self._upserts[table] = self.dialect.upsert(table, fields, key)
+            sql = self._upserts[cache_key] = self.dialect.upsert(table, fields, key)
         session.executemany(sql, rows)
 
     def close(self) -> None:

@@ -128,9 +128,10 @@ class PostgresDatabase(Database):
         with session.cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
             for row in itertools.chain(head, rows):
                 copy.write_row(row)
-        sql = self._upserts.get(stage)
+        cache_key = (stage, tuple(fields))
+        sql = self._upserts.get(cache_key)
         if sql is None:
-            sql = self._upserts[stage] = self.dialect.upsert(table, fields, key, source=stage)
+            sql = self._upserts[cache_key] = self.dialect.upsert(table, fields, key, source=stage)
         session.execute(sql)
         session.execute(f"DELETE FROM {stage}")
 

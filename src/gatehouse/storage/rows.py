@@ -1,10 +1,11 @@
 """Records ⇄ table rows: the column lists and the conversions, in one place.
 
 Both SQL adapters store the same rows, so the mapping between the port's
-frozen dataclasses and the tables of ``migrations/0001_initial.sql`` lives
-here once. Conventions: JSON (plans, variables, ``misc``, a test's
-environment, issue categories) is TEXT written with sorted keys, so equal
-values are equal text; booleans are Python ``bool`` (SQLite stores 0/1 and
+frozen dataclasses and the tables of ``migrations/`` (0001, then the KCIDB
+fields 0002 appends to each results table) lives here once. Conventions:
+JSON (plans, variables, ``misc``, a test's environment and number, issue
+categories, commit tags, file lists) is TEXT written with sorted keys, so
+equal values are equal text; booleans are Python ``bool`` (SQLite stores 0/1 and
 gives back ints, hence ``bool(...)`` on the way out); enums are stored by
 value.
 
@@ -15,7 +16,7 @@ run), so they are plain functions with no per-row allocation beyond the tuple.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gatehouse.core.ports import (
@@ -36,9 +37,11 @@ from gatehouse.core.results import (
     Culprit,
     Incident,
     Issue,
+    Resource,
     Status,
     Test,
     TestEnvironment,
+    TestNumber,
 )
 
 Row = tuple[Any, ...]
@@ -208,6 +211,12 @@ CHECKOUT_FIELDS = (
     "comment",
     "valid",
     "misc",
+    "git_commit_tags",
+    "git_repository_branch_tip",
+    "patchset_files",
+    "message_id",
+    "origin_builds_finish_time",
+    "origin_tests_finish_time",
 )
 BUILD_FIELDS = (
     "id",
@@ -224,6 +233,9 @@ BUILD_FIELDS = (
     "log_excerpt",
     "comment",
     "misc",
+    "config_url",
+    "input_files",
+    "output_files",
 )
 TEST_FIELDS = (
     "id",
@@ -238,6 +250,9 @@ TEST_FIELDS = (
     "log_excerpt",
     "comment",
     "misc",
+    "number",
+    "input_files",
+    "output_files",
 )
 ISSUE_FIELDS = (
     "id",
@@ -269,6 +284,39 @@ def _misc(value: Mapping[str, Any] | None) -> str | None:
     return None if value is None else _encode(value if type(value) is dict else dict(value))
 
 
+def _resources(value: tuple[Resource, ...] | None) -> str | None:
+    if value is None:
+        return None
+    return _encode([{"name": r.name, "url": r.url} for r in value])
+
+
+def _resources_from(text: str | None) -> tuple[Resource, ...] | None:
+    if text is None:
+        return None
+    return tuple(Resource(item["name"], item["url"]) for item in json.loads(text))
+
+
+def _strings(value: tuple[str, ...] | None) -> str | None:
+    return None if value is None else _encode(list(value))
+
+
+def _strings_from(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(json.loads(text))
+
+
+def _number(value: TestNumber | None) -> str | None:
+    if value is None:
+        return None
+    return _encode({"value": value.value, "unit": value.unit, "prefix": value.prefix})
+
+
+def _number_from(text: str | None) -> TestNumber | None:
+    if text is None:
+        return None
+    data = json.loads(text)
+    return TestNumber(data["value"], data.get("unit"), data.get("prefix"))
+
+
 def _status(value: Status | None) -> str | None:
     # ``_value_`` is the member's plain attribute; ``.value`` goes through a
     # Python-level descriptor that costs more than the rest of a row's encoding.
@@ -292,6 +340,12 @@ def encode_checkout(c: Checkout, received_at: float) -> Row:
         c.comment,
         c.valid,
         _misc(c.misc),
+        _strings(c.git_commit_tags),
+        c.git_repository_branch_tip,
+        _resources(c.patchset_files),
+        c.message_id,
+        c.origin_builds_finish_time,
+        c.origin_tests_finish_time,
         received_at,
     )
 
@@ -313,6 +367,12 @@ def decode_checkout(r: Row) -> Checkout:
         comment=r[12],
         valid=_bool(r[13]),
         misc=load_json(r[14]),
+        git_commit_tags=_strings_from(r[15]),
+        git_repository_branch_tip=_bool(r[16]),
+        patchset_files=_resources_from(r[17]),
+        message_id=r[18],
+        origin_builds_finish_time=r[19],
+        origin_tests_finish_time=r[20],
     )
 
 
@@ -332,6 +392,9 @@ def encode_build(b: Build, received_at: float) -> Row:
         b.log_excerpt,
         b.comment,
         _misc(b.misc),
+        b.config_url,
+        _resources(b.input_files),
+        _resources(b.output_files),
         received_at,
     )
 
@@ -352,6 +415,9 @@ def decode_build(r: Row) -> Build:
         log_excerpt=r[11],
         comment=r[12],
         misc=load_json(r[13]),
+        config_url=r[14],
+        input_files=_resources_from(r[15]),
+        output_files=_resources_from(r[16]),
     )
 
 
@@ -394,6 +460,9 @@ def encode_test(t: Test, received_at: float) -> Row:
         t.log_excerpt,
         t.comment,
         None if misc is None else _misc(misc),
+        None if t.number is None else _number(t.number),
+        None if t.input_files is None else _resources(t.input_files),
+        None if t.output_files is None else _resources(t.output_files),
         received_at,
     )
 
@@ -412,6 +481,9 @@ def decode_test(r: Row) -> Test:
         log_excerpt=r[9],
         comment=r[10],
         misc=load_json(r[11]),
+        number=_number_from(r[12]),
+        input_files=_resources_from(r[13]),
+        output_files=_resources_from(r[14]),
     )
 
 
@@ -492,6 +564,12 @@ def decode_incident(r: Row) -> Incident:
         r[7],
         misc=load_json(r[8]),
     )
+
+
+def full_row(all_fields: Sequence[str], fields: Sequence[str], row: Row) -> Row:
+    """A row of ``fields`` (then ``_timestamp``) widened to every column, NULL where left out."""
+    values = dict(zip(fields, row, strict=False))
+    return (*(values.get(f) for f in all_fields), row[-1])
 
 
 def columns(fields: tuple[str, ...], alias: str = "") -> str:

@@ -10,21 +10,33 @@ by key, ``_timestamp`` set to the latest receive time. That is
 resubmitting never duplicates and never reverts a field to unknown. If any row
 violates a constraint the whole batch is rolled back.
 
+Several batches in one transaction. :meth:`SqlResultsStore.transaction`
+opens one write transaction and hands out a :class:`SqlResultsTransaction`
+whose ``submit`` runs the same upserts and whose reads (by id) see what the
+transaction wrote, so ingest can stream a large file in chunks, triage what
+it stored, and still commit the file whole or not at all.
+``submit_rows`` is the bulk path for rows already encoded by
+:mod:`gatehouse.storage.rows` (in another process, while this one writes).
+
 Queries. Each read is one SQL statement with an index behind it (see
-``migrations/0001_initial.sql``): by id (primary keys), tests of a build
-(``tests_by_build``), of a checkout (``builds_by_checkout`` then
-``tests_by_build``), checkouts by commit (``checkouts_by_commit``), the history
-of a test path newest first (``tests_by_path`` on path, _timestamp, id),
-failures since a time (``tests_by_status``), incidents by issue, test or build.
+``migrations/``): by id (primary keys; lists of ids in chunks of
+:data:`IDS_PER_STATEMENT`), tests of a build (``tests_by_build``), of a
+checkout (``builds_by_checkout`` then ``tests_by_build``), checkouts by commit
+or commit prefix (``checkouts_by_commit``), the history of a test path newest
+first (``tests_by_path`` on path, _timestamp, id), failing tests and builds
+since a time (``tests_by_status``, ``builds_by_status``), the versions of an
+issue (its key), incidents by issue, test or build, and where an issue's
+incidents were seen (``incidents_by_issue``, then primary keys).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from gatehouse.core.ports import TestRun
+from gatehouse.core.ports import BuildRun, IncidentSighting, TestRun
 from gatehouse.core.results import (
     Build,
     Checkout,
@@ -35,7 +47,7 @@ from gatehouse.core.results import (
     Test,
     merge_fields,
 )
-from gatehouse.storage.database import Database, Row
+from gatehouse.storage.database import Database, Row, Session
 from gatehouse.storage.rows import (
     BUILD_FIELDS,
     CHECKOUT_FIELDS,
@@ -44,6 +56,7 @@ from gatehouse.storage.rows import (
     TEST_FIELDS,
     TEST_RUN_COLUMNS,
     TEST_RUN_FROM,
+    as_float,
     columns,
     decode_build,
     decode_checkout,
@@ -56,9 +69,12 @@ from gatehouse.storage.rows import (
     encode_incident,
     encode_issue,
     encode_test,
+    full_row,
 )
 
 FAILING = tuple(s.value for s in Status if s.is_failure)
+# Ids per ``IN (...)`` list: far below SQLite's and PostgreSQL's parameter limits.
+IDS_PER_STATEMENT = 500
 
 ResultT = TypeVar("ResultT", Checkout, Build, Test, Issue, Incident)
 
@@ -100,6 +116,91 @@ def merge_duplicates(objects: Iterable[ResultT], key: Callable[[ResultT], Any]) 
     return list(merged.values())
 
 
+TABLES = {"checkouts": CHECKOUTS, "builds": BUILDS, "tests": TESTS, "issues": ISSUES,
+          "incidents": INCIDENTS}  # fmt: skip
+
+
+def _submit(db: Database, session: Session, batch: ResultsBatch, received_at: float) -> None:
+    parts: list[tuple[TableSpec, Sequence[Any]]] = [
+        (CHECKOUTS, batch.checkouts),
+        (BUILDS, batch.builds),
+        (TESTS, batch.tests),
+        (ISSUES, batch.issues),
+        (INCIDENTS, batch.incidents),
+    ]
+    for spec, submitted in parts:
+        if not submitted:
+            continue
+        objects = (
+            merge_duplicates(submitted, _key_of(spec)) if db.bulk_needs_unique_keys else submitted
+        )
+        rows = map(spec.encode, objects, itertools.repeat(received_at))
+        db.upsert_many(session, spec.table, spec.fields, spec.key, rows)
+
+
+def _by_ids(session: Session, spec: TableSpec, ids: Sequence[str]) -> list[Row]:
+    """Rows of ``spec.table`` whose id is in ``ids``, by id; one statement per chunk."""
+    wanted = sorted(set(ids))
+    rows: list[Row] = []
+    for start in range(0, len(wanted), IDS_PER_STATEMENT):
+        chunk = wanted[start : start + IDS_PER_STATEMENT]
+        marks = ", ".join("?" for _ in chunk)
+        rows.extend(
+            session.all(
+                f"SELECT {columns(spec.fields)} FROM {spec.table} WHERE id IN ({marks})", chunk
+            )
+        )
+    rows.sort(key=lambda r: r[0])
+    return rows
+
+
+class SqlResultsTransaction:
+    """Batches stored in one open write transaction, and reads that see them."""
+
+    def __init__(self, db: Database, session: Session, received_at: float) -> None:
+        self._db = db
+        self._session = session
+        self.received_at = received_at
+
+    def submit(self, batch: ResultsBatch) -> None:
+        if len(batch):
+            _submit(self._db, self._session, batch, self.received_at)
+
+    def submit_rows(
+        self, table: str, rows: Sequence[Row], columns: Sequence[str] | None = None
+    ) -> None:
+        """Merge rows made by the ``encode_*`` functions of :mod:`gatehouse.storage.rows`.
+
+        ``columns`` names the row's fields when some were left out (the
+        table's key columns must stay): a column left out is unknown in
+        every row, which merge-by-ID treats exactly like NULL. Each row ends
+        with this transaction's ``received_at``. The bulk path of ingest:
+        rows encoded in a parser process, written here.
+        """
+        if not rows:
+            return
+        spec = TABLES[table]
+        fields = spec.fields if columns is None else tuple(columns)
+        if self._db.bulk_needs_unique_keys and _has_duplicate_keys(spec, rows):
+            rows = (
+                [full_row(spec.fields, fields, r) for r in rows] if fields != spec.fields else rows
+            )
+            decode = _DECODERS[table]
+            objects = merge_duplicates((decode(r) for r in rows), _key_of(spec))
+            rows = [spec.encode(o, self.received_at) for o in objects]
+            fields = spec.fields
+        self._db.upsert_many(self._session, spec.table, fields, spec.key, rows)
+
+    def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]:
+        return [decode_test(r) for r in _by_ids(self._session, TESTS, test_ids)]
+
+    def get_builds(self, build_ids: Sequence[str]) -> Sequence[Build]:
+        return [decode_build(r) for r in _by_ids(self._session, BUILDS, build_ids)]
+
+    def get_checkouts(self, checkout_ids: Sequence[str]) -> Sequence[Checkout]:
+        return [decode_checkout(r) for r in _by_ids(self._session, CHECKOUTS, checkout_ids)]
+
+
 class SqlResultsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -107,25 +208,13 @@ class SqlResultsStore:
     def submit(self, batch: ResultsBatch, *, received_at: float) -> None:
         if not len(batch):
             return  # not even the write lock
-        received_at = float(received_at)
-        parts: list[tuple[TableSpec, Sequence[Any]]] = [
-            (CHECKOUTS, batch.checkouts),
-            (BUILDS, batch.builds),
-            (TESTS, batch.tests),
-            (ISSUES, batch.issues),
-            (INCIDENTS, batch.incidents),
-        ]
         with self._db.write(f"submit {len(batch)} results") as s:
-            for spec, submitted in parts:
-                if not submitted:
-                    continue
-                objects = (
-                    merge_duplicates(submitted, _key_of(spec))
-                    if self._db.bulk_needs_unique_keys
-                    else submitted
-                )
-                rows = map(spec.encode, objects, itertools.repeat(received_at))
-                self._db.upsert_many(s, spec.table, spec.fields, spec.key, rows)
+            _submit(self._db, s, batch, float(received_at))
+
+    @contextmanager
+    def transaction(self, *, received_at: float) -> Iterator[SqlResultsTransaction]:
+        with self._db.write("store results") as s, self._db.bulk_writes(s):
+            yield SqlResultsTransaction(self._db, s, float(received_at))
 
     # ------------------------------------------------------------------ by id
 
@@ -140,6 +229,18 @@ class SqlResultsStore:
     def get_test(self, test_id: str) -> Test | None:
         row = self._one(TESTS, "id = ?", (test_id,))
         return None if row is None else decode_test(row)
+
+    def get_tests(self, test_ids: Sequence[str]) -> Sequence[Test]:
+        with self._db.read("read tests") as s:
+            return [decode_test(r) for r in _by_ids(s, TESTS, test_ids)]
+
+    def get_builds(self, build_ids: Sequence[str]) -> Sequence[Build]:
+        with self._db.read("read builds") as s:
+            return [decode_build(r) for r in _by_ids(s, BUILDS, build_ids)]
+
+    def get_checkouts(self, checkout_ids: Sequence[str]) -> Sequence[Checkout]:
+        with self._db.read("read checkouts") as s:
+            return [decode_checkout(r) for r in _by_ids(s, CHECKOUTS, checkout_ids)]
 
     def get_issue(self, issue_id: str, version: int | None = None) -> Issue | None:
         if version is None:
@@ -156,6 +257,17 @@ class SqlResultsStore:
 
     def checkouts_by_commit(self, git_commit_hash: str) -> Sequence[Checkout]:
         rows = self._all(CHECKOUTS, "git_commit_hash = ? ORDER BY id", (git_commit_hash,))
+        return [decode_checkout(r) for r in rows]
+
+    def checkouts_by_commit_prefix(self, prefix: str) -> Sequence[Checkout]:
+        # A range on the index: every lowercase-hex hash starting with the
+        # prefix sorts at or after it and before prefix + "g" (in byte order
+        # and in the collations databases use, which agree on [0-9a-g]).
+        rows = self._all(
+            CHECKOUTS,
+            "git_commit_hash >= ? AND git_commit_hash < ? ORDER BY id",
+            (prefix, prefix + "g"),
+        )
         return [decode_checkout(r) for r in rows]
 
     def builds_of_checkout(self, checkout_id: str) -> Sequence[Build]:
@@ -176,6 +288,21 @@ class SqlResultsStore:
             )
         return [decode_test(r) for r in rows]
 
+    def test_status_counts(self, build_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        wanted = sorted(set(build_ids))
+        counts: dict[str, dict[str, int]] = {}
+        with self._db.read("count the tests of builds") as s:
+            for start in range(0, len(wanted), IDS_PER_STATEMENT):
+                chunk = wanted[start : start + IDS_PER_STATEMENT]
+                marks = ", ".join("?" for _ in chunk)
+                for build_id, status, count in s.all(
+                    f"SELECT build_id, status, COUNT(*) FROM tests WHERE build_id IN ({marks}) "
+                    "GROUP BY build_id, status",
+                    chunk,
+                ):
+                    counts.setdefault(build_id, {})[status or ""] = int(count)
+        return counts
+
     def test_history(self, path: str, *, limit: int = 50) -> Sequence[TestRun]:
         with self._db.read(f"read the history of test {path!r}") as s:
             rows = s.all(
@@ -195,6 +322,19 @@ class SqlResultsStore:
             )
         return [decode_test_run(r) for r in rows]
 
+    def failing_builds_since(self, since: float) -> Sequence[BuildRun]:
+        marks = ", ".join("?" for _ in FAILING)
+        with self._db.read("read failing builds") as s:
+            rows = s.all(
+                f"SELECT {columns(BUILD_FIELDS, 'b')}, b._timestamp, c.git_commit_hash, "
+                "c.tree_name, c.git_repository_branch "
+                "FROM builds b LEFT JOIN checkouts c ON c.id = b.checkout_id "
+                f"WHERE b.status IN ({marks}) AND b._timestamp >= ? ORDER BY b._timestamp, b.id",
+                (*FAILING, since),
+            )
+        n = len(BUILD_FIELDS)
+        return [BuildRun(decode_build(r[:n]), float(r[n]), *r[n + 1 :]) for r in rows]
+
     # ------------------------------------------------------------------ issues, incidents
 
     def list_issues(self) -> Sequence[Issue]:
@@ -205,6 +345,9 @@ class SqlResultsStore:
             (),
         )
         return [decode_issue(r) for r in rows]
+
+    def issue_versions(self, issue_id: str) -> Sequence[Issue]:
+        return [decode_issue(r) for r in self._all(ISSUES, "id = ? ORDER BY version", (issue_id,))]
 
     def incidents_of_issue(self, issue_id: str, version: int | None = None) -> Sequence[Incident]:
         if version is None:
@@ -226,6 +369,24 @@ class SqlResultsStore:
             for r in self._all(INCIDENTS, "build_id = ? ORDER BY id", (build_id,))
         ]
 
+    def incident_sightings(self, issue_id: str) -> Sequence[IncidentSighting]:
+        with self._db.read(f"read the incidents of issue {issue_id}") as s:
+            rows = s.all(
+                f"SELECT {columns(INCIDENT_FIELDS, 'i')}, i._timestamp, t.path, "
+                "COALESCE(t.origin, b.origin), b.checkout_id, c.git_commit_hash, c.tree_name, "
+                "c.git_repository_branch, b.architecture "
+                "FROM incidents i LEFT JOIN tests t ON t.id = i.test_id "
+                "LEFT JOIN builds b ON b.id = COALESCE(i.build_id, t.build_id) "
+                "LEFT JOIN checkouts c ON c.id = b.checkout_id "
+                "WHERE i.issue_id = ? ORDER BY i._timestamp, i.id",
+                (issue_id,),
+            )
+        n = len(INCIDENT_FIELDS)
+        return [
+            IncidentSighting(decode_incident(r[:n]), as_float(r[n]) or 0.0, *r[n + 1 :])
+            for r in rows
+        ]
+
     # ------------------------------------------------------------------ helpers
 
     def _one(self, spec: TableSpec, where: str, params: Sequence[Any]) -> Row | None:
@@ -235,6 +396,21 @@ class SqlResultsStore:
     def _all(self, spec: TableSpec, where: str, params: Sequence[Any]) -> list[Row]:
         with self._db.read(f"read {spec.table}") as s:
             return s.all(f"SELECT {columns(spec.fields)} FROM {spec.table} WHERE {where}", params)
+
+
+_DECODERS: dict[str, Callable[[Row], Any]] = {
+    "checkouts": decode_checkout,
+    "builds": decode_build,
+    "tests": decode_test,
+    "issues": decode_issue,
+    "incidents": decode_incident,
+}
+
+
+def _has_duplicate_keys(spec: TableSpec, rows: Sequence[Row]) -> bool:
+    width = len(spec.key)
+    keys = {r[:width] for r in rows}
+    return len(keys) != len(rows)
 
 
 def _key_of(spec: TableSpec) -> Callable[[Any], Any]:

@@ -22,9 +22,11 @@ from gatehouse.core.results import (
     Culprit,
     Incident,
     Issue,
+    Resource,
     ResultsBatch,
     Status,
     Test,
+    TestNumber,
     merge_fields,
 )
 from gatehouse.core.results import (
@@ -53,6 +55,12 @@ def _full_objects(prefix: str = "lab") -> ResultsBatch:
         comment="nightly",
         valid=True,
         misc={"runner": "r1", "nested": {"a": [1, 2]}},
+        git_commit_tags=("v9.0.0-rc1", "next-20250301"),
+        git_repository_branch_tip=True,
+        patchset_files=(Resource("0001.patch", "https://ci.example.org/0001.patch"),),
+        message_id="<20250301.1@example.org>",
+        origin_builds_finish_time="2025-03-01T11:00:00+00:00",
+        origin_tests_finish_time="2025-03-01T12:00:00+00:00",
     )
     build = Build(
         id=f"{prefix}:b1",
@@ -69,6 +77,12 @@ def _full_objects(prefix: str = "lab") -> ResultsBatch:
         log_excerpt="LD qemu-system-x86_64",
         comment="",
         misc={"ccache": True},
+        config_url="https://ci.example.org/b1.config",
+        input_files=(Resource("config", "https://ci.example.org/config"),),
+        output_files=(
+            Resource("bzImage", "https://ci.example.org/bzImage"),
+            Resource("modules.tar.xz", "https://ci.example.org/modules.tar.xz"),
+        ),
     )
     test = Test(
         id=f"{prefix}:t1",
@@ -85,6 +99,9 @@ def _full_objects(prefix: str = "lab") -> ResultsBatch:
         log_excerpt="assertion failed: (ret == 0)",
         comment="flaky?",
         misc={"attempt": 1, "original_status": "TIMEOUT"},
+        number=TestNumber(value=1.5e9, unit="B/s", prefix="binary"),
+        input_files=(Resource("disk.img", "https://ci.example.org/disk.img"),),
+        output_files=(Resource("trace.json", "https://ci.example.org/trace.json"),),
     )
     issue = Issue(
         id=f"{prefix}:i1",
@@ -123,6 +140,63 @@ def test_every_object_reads_back_equal(store: Store) -> None:
     assert store.results.get_issue("lab:i1") == batch.issues[0]
     assert store.results.get_issue("lab:i1", 2) == batch.issues[0]
     assert store.results.get_incident("lab:n1") == batch.incidents[0]
+
+
+def test_the_kcidb_v5_3_fields_merge_by_id(store: Store) -> None:
+    """Fields added by migration 0002: replaced whole when resubmitted, never reverted."""
+    full = _full_objects()
+    store.results.submit(full, received_at=1.0)
+    store.results.submit(
+        ResultsBatch(
+            checkouts=(
+                Checkout("lab:c1", "lab", git_commit_tags=(), git_repository_branch_tip=False),
+            ),
+            builds=(Build("lab:b1", "lab", "lab:c1", output_files=()),),
+            tests=(Test("lab:t1", "lab", "lab:b1", number=TestNumber(3.0)),),
+        ),
+        received_at=2.0,
+    )
+    checkout = store.results.get_checkout("lab:c1")
+    build = store.results.get_build("lab:b1")
+    test = store.results.get_test("lab:t1")
+    assert checkout is not None
+    assert build is not None
+    assert test is not None
+    assert checkout.git_commit_tags == ()
+    assert checkout.git_repository_branch_tip is False
+    assert checkout.patchset_files == full.checkouts[0].patchset_files
+    assert checkout.origin_tests_finish_time == "2025-03-01T12:00:00+00:00"
+    assert build.output_files == ()
+    assert build.input_files == full.builds[0].input_files
+    assert build.config_url == "https://ci.example.org/b1.config"
+    assert test.number == TestNumber(3.0)
+    assert test.input_files == full.tests[0].input_files
+    # An older submission arriving late only fills what is still unknown.
+    store.results.submit(
+        ResultsBatch(tests=(Test("lab:t2", "lab", "lab:b1", number=TestNumber(7.0, "s")),)),
+        received_at=5.0,
+    )
+    store.results.submit(
+        ResultsBatch(
+            tests=(
+                Test(
+                    "lab:t2",
+                    "lab",
+                    "lab:b1",
+                    number=TestNumber(1.0),
+                    output_files=(Resource("a", "https://x/a"),),
+                ),
+            )
+        ),
+        received_at=4.0,
+    )
+    assert store.results.get_test("lab:t2") == Test(
+        "lab:t2",
+        "lab",
+        "lab:b1",
+        number=TestNumber(7.0, "s"),
+        output_files=(Resource("a", "https://x/a"),),
+    )
 
 
 def test_minimal_objects_read_back_with_unknown_fields(store: Store) -> None:
@@ -355,6 +429,18 @@ def _versions_of_a_test(draw: st.DrawFn) -> list[Test]:
             duration=draw(st.none() | st.floats(0, 1e6, allow_nan=False)),
             log_excerpt=draw(st.none() | _text),
             misc=draw(_misc),
+            number=draw(
+                st.none()
+                | st.builds(
+                    TestNumber,
+                    value=st.floats(-1e9, 1e9, allow_nan=False),
+                    unit=st.none() | _text,
+                    prefix=st.none() | st.sampled_from(["metric", "binary"]),
+                )
+            ),
+            input_files=draw(
+                st.none() | st.lists(st.builds(Resource, _text, _text), max_size=2).map(tuple)
+            ),
         )
         for _ in range(n)
     ]

@@ -218,16 +218,22 @@ def make_repo(workload: Workload, base: Path) -> Path:
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of the command's own process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    took = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read() if proc.stderr else b""
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{stderr.decode()[-2000:]}")
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        # stderr to a file, not a pipe: a chatty tool would block on a full pipe.
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        took = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{errors.read().decode()[-2000:]}")
     return took, usage.ru_maxrss / 1024
 
 
@@ -284,13 +290,8 @@ def measure(args: argparse.Namespace) -> None:
                     shutil.rmtree(repo / ".gitlab-ci-local", ignore_errors=True)
                     theirs.append(
                         timed(
-                            [
-                                gcl,
-                                "--shell-isolation",
-                                "--quiet",
-                                "--concurrency",
-                                str(workload.parallel),
-                            ],
+                            # Not --quiet: it stops reading job output and hangs on chatty jobs.
+                            [gcl, "--shell-isolation", "--concurrency", str(workload.parallel)],
                             repo,
                             env,
                         )[0]

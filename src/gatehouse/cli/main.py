@@ -34,6 +34,29 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# Which module registers each sub-command, so that a run builds only its own
+# parser (building all of them costs more than a job); tests keep it in step.
+COMMANDS: dict[str, str] = {
+    "lint": "gatehouse.cli.lint",
+    "plan": "gatehouse.cli.plan",
+    "run": "gatehouse.cli.run",
+    "runs": "gatehouse.cli.history",
+    "show": "gatehouse.cli.history",
+    "log": "gatehouse.cli.history",
+    "artifacts": "gatehouse.cli.history",
+    "gc": "gatehouse.cli.history",
+    "ingest": "gatehouse.cli.ingest",
+    "issue": "gatehouse.cli.issues",
+    "triage": "gatehouse.cli.triage",
+    "flakes": "gatehouse.cli.flakes",
+    "compare": "gatehouse.cli.compare",
+    "failures": "gatehouse.cli.failures",
+    "expect": "gatehouse.cli.expect",
+    "db": "gatehouse.cli.db",
+    "gate": "gatehouse.cli.gate",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with our exit code for usage errors and no traceback."""
 
@@ -43,20 +66,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every sub-command, or only of ``command`` when it names one."""
     parser = _Parser(
         prog="gatehouse",
         description="Self-hosted gating CI: run GitLab-CI pipelines locally, gate merges, triage results.",
     )
     parser.add_argument("--version", action="version", version=f"gatehouse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    command = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

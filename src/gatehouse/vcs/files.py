@@ -75,15 +75,23 @@ class DirectoryFiles:
 
 
 class WorkingTreeFiles(DirectoryFiles):
-    """The working tree: contents from disk, the listing from git's index when in a repository."""
+    """The working tree: contents from disk, the listing from git's index when in a repository.
+
+    In a sub-directory of a repository the listing is the tracked files below
+    it, relative to it (what a job's workspace holds).
+    """
 
     def list_files(self) -> list[str]:
         if self._listing is None:
-            if is_git_repository(self.root):
-                out = _git(self.root, "ls-files", "-z", "--cached")
+            proc = subprocess.run(
+                ["git", "-C", str(self.root), "ls-files", "-z", "--cached"],
+                capture_output=True,
+                check=False,
+            )
+            if proc.returncode == 0:
                 self._listing = sorted(
                     p
-                    for p in out.decode("utf-8", errors="replace").split("\0")
+                    for p in proc.stdout.decode("utf-8", errors="replace").split("\0")
                     if p and (self.root / p).is_file()
                 )
             else:

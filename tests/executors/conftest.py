@@ -166,6 +166,18 @@ def process_is_dead(pid: int) -> bool:
     return data[data.rfind(b")") + 2 :].split()[0] in (b"Z", b"X")
 
 
+def wait_dead(pid: int, within: float = 10.0) -> bool:
+    """Whether ``pid`` is dead, allowing a moment for an asynchronously delivered SIGKILL."""
+    import time
+
+    deadline = time.monotonic() + within
+    while not process_is_dead(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 @pytest.fixture
 def gate(tmp_path: Path) -> Callable[..., Gate]:
     return lambda name="gate", lines=1: Gate(tmp_path / name, lines)

@@ -210,6 +210,16 @@ def _read_only_probe(command: str, name: str) -> str:
 
 
 def _sleepers(*durations: str) -> list[int]:
+    """Living ``sleep DURATION`` processes after a moment's grace (SIGKILL is asynchronous)."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while (alive := _living_sleepers(*durations)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return alive
+
+
+def _living_sleepers(*durations: str) -> list[int]:
     """Living ``sleep DURATION`` processes; each test uses durations of its own."""
     wanted = {b"sleep\x00" + d.encode() + b"\x00" for d in durations}
     alive = []

@@ -11,7 +11,7 @@ import pytest
 from gatehouse.core.ports import FailureReason, JobRequest
 from gatehouse.executors.shell import ShellExecutor, expand_variables
 
-from .conftest import Gate, log_text, output_lines, process_is_dead, run
+from .conftest import Gate, log_text, output_lines, run, wait_dead
 
 Make = Callable[..., JobRequest]
 
@@ -141,7 +141,7 @@ def test_after_script_has_its_own_timeout(
     outcome = run(shell, request)
     assert outcome.succeeded
     assert "after_script timed out after 0.5s (ignored)" in log_text(request)
-    assert process_is_dead(int(pid_file.read_text()))
+    assert wait_dead(int(pid_file.read_text()))
 
 
 def test_timeout_kills_the_whole_process_group(
@@ -167,7 +167,7 @@ def test_timeout_kills_the_whole_process_group(
     recorded = [int(p) for p in pids.read_text().split()]
     assert len(recorded) == 3
     for pid in recorded:
-        assert process_is_dead(pid), pid
+        assert wait_dead(pid), pid
 
 
 def test_cancel_kills_everything_and_runs_after_script(
@@ -190,7 +190,7 @@ def test_cancel_kills_everything_and_runs_after_script(
     assert "after status=canceled" in output_lines(request)
     assert log_text(request).rstrip().endswith("G ERROR: Job failed: canceled")
     for pid in (int(p) for p in pids.read_text().split()):
-        assert process_is_dead(pid), pid
+        assert wait_dead(pid), pid
 
 
 def test_cancel_before_start_runs_nothing(
@@ -219,7 +219,7 @@ def test_background_processes_are_stopped_when_the_job_ends(
     request = request_for(f"sleep 600 & echo $! > {pid_file}", "echo done")
     outcome = run(shell, request)
     assert outcome.succeeded
-    assert process_is_dead(int(pid_file.read_text()))
+    assert wait_dead(int(pid_file.read_text()))
 
 
 def test_masked_values_never_reach_the_log(shell: ShellExecutor, request_for: Make) -> None:
@@ -361,5 +361,5 @@ def test_cancelling_the_run_task_kills_the_job(
             await task
 
     asyncio.run(main())
-    assert process_is_dead(int(pid_file.read_text()))
+    assert wait_dead(int(pid_file.read_text()))
     assert list(Path(shell.workspaces.root, "jobs").iterdir()) == []

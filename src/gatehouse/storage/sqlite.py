@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -98,7 +99,7 @@ class SqliteDatabase(Database):
         except sqlite3.Error as exc:
             raise self.storage_error(exc, "open the database") from exc
         try:
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal()
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
@@ -107,6 +108,25 @@ class SqliteDatabase(Database):
         except sqlite3.Error as exc:
             self._conn.close()
             raise self.storage_error(exc, "open the database") from exc
+
+    def _enable_wal(self) -> None:
+        """Switch to WAL, retrying while another process creates the same database.
+
+        Changing the journal mode needs an exclusive lock that SQLite's busy
+        handler does not wait for, so two processes opening a new database at
+        the same moment would otherwise see "database is locked" at once.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.005
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:

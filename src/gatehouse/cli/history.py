@@ -189,6 +189,24 @@ def _runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def job_json(j: Any) -> dict[str, Any]:
+    """One job attempt as JSON (``run --json``, ``show --json``)."""
+    from gatehouse.cli.progress import duration
+
+    return {
+        "id": j.id,
+        "name": j.name,
+        "stage": j.stage,
+        "attempt": j.attempt,
+        "retried": j.retried,
+        "status": j.status.value,
+        "exit_code": j.exit_code,
+        "failure_reason": j.failure_reason,
+        "duration": duration(j),
+        "log": j.log_path,
+    }
+
+
 def _pipeline_json(p: Any) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -222,16 +240,7 @@ def _show(args: argparse.Namespace) -> int:
             data = _pipeline_json(pipeline)
             data["jobs"] = [
                 {
-                    "id": j.id,
-                    "name": j.name,
-                    "stage": j.stage,
-                    "attempt": j.attempt,
-                    "retried": j.retried,
-                    "status": j.status.value,
-                    "exit_code": j.exit_code,
-                    "failure_reason": j.failure_reason,
-                    "duration": duration(j),
-                    "log": j.log_path,
+                    **job_json(j),
                     "artifacts": [
                         {
                             "kind": a.kind,

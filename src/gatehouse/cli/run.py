@@ -264,7 +264,7 @@ def _earlier_artifacts(runs: Any, project_dir: str) -> Any:
 
 
 def _json_result(record: Any, jobs: list[Any]) -> dict[str, Any]:
-    from gatehouse.cli.progress import duration
+    from gatehouse.cli.history import job_json
 
     return {
         "pipeline": record.id,
@@ -274,21 +274,7 @@ def _json_result(record: Any, jobs: list[Any]) -> dict[str, Any]:
         "event": record.event,
         "started_at": record.started_at,
         "finished_at": record.finished_at,
-        "jobs": [
-            {
-                "id": j.id,
-                "name": j.name,
-                "stage": j.stage,
-                "attempt": j.attempt,
-                "retried": j.retried,
-                "status": j.status.value,
-                "exit_code": j.exit_code,
-                "failure_reason": j.failure_reason,
-                "duration": duration(j),
-                "log": j.log_path,
-            }
-            for j in jobs
-        ],
+        "jobs": [job_json(j) for j in jobs],
     }
 
 

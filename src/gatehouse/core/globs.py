@@ -33,8 +33,8 @@ def has_magic(pattern: str) -> bool:
     return any(c in _SPECIAL for c in pattern)
 
 
-def _split_braces(body: str) -> list[str]:
-    """Split the inside of ``{…}`` on top-level commas."""
+def split_braces(body: str) -> list[str]:
+    """Split the inside of ``{…}`` on top-level commas (shared with artifact globs)."""
     parts: list[str] = []
     depth = 0
     current: list[str] = []
@@ -113,7 +113,7 @@ def _translate(pattern: str) -> str:
             if end == -1:
                 out.append(re.escape(c))
             else:
-                alternatives = _split_braces(pattern[i + 1 : end])
+                alternatives = split_braces(pattern[i + 1 : end])
                 out.append("(?:" + "|".join(_translate(a) for a in alternatives) + ")")
                 i = end + 1
                 continue

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 
+from gatehouse.core.globs import split_braces
+
 _MAGIC = re.compile(r"[*?\[{\\]")
 
 
@@ -48,7 +50,7 @@ def expand_braces(pattern: str) -> list[str]:
         elif char == "}" and depth > 0:
             depth -= 1
             if depth == 0:
-                options = _split_alternatives(pattern[start + 1 : i])
+                options = split_braces(pattern[start + 1 : i])
                 head, tail = pattern[:start], pattern[i + 1 :]
                 return [
                     expanded
@@ -57,32 +59,6 @@ def expand_braces(pattern: str) -> list[str]:
                 ]
         i += 1
     return [pattern]
-
-
-def _split_alternatives(body: str) -> list[str]:
-    parts: list[str] = []
-    depth = 0
-    current = []
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body):
-            current.append(body[i : i + 2])
-            i += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            i += 1
-            continue
-        current.append(char)
-        i += 1
-    parts.append("".join(current))
-    return parts
 
 
 def _segment_regex(segment: str) -> str:

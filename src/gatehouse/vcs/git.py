@@ -25,6 +25,7 @@ import re
 import subprocess
 from collections.abc import Sequence
 
+from gatehouse.core.gate.landing import landing_verdict
 from gatehouse.core.ports import (
     LandOutcome,
     LandResult,
@@ -205,30 +206,17 @@ class GitRepository:
         ref = f"refs/heads/{branch}"
         commit = self.resolve(commit)
         current = self.branch_tip(branch)
-        tree = self.tree_of(commit)
-        if tree != expected_tree:
-            return LandResult(
-                LandOutcome.REFUSED,
-                current,
-                f"commit {commit} has tree {tree}, but tree {expected_tree} was tested",
-            )
-        if current is None:
-            return LandResult(LandOutcome.REFUSED, None, f"branch {branch} does not exist")
-        if current == commit:
-            # Already there (a landing repeated after a restart): the end state holds.
-            return LandResult(LandOutcome.LANDED, commit, "already at the commit")
-        if current != expected_tip:
-            return LandResult(
-                LandOutcome.TARGET_MOVED,
-                current,
-                f"{branch} is at {current}, not at the tested base {expected_tip}",
-            )
-        if not self.is_ancestor(expected_tip, commit):
-            return LandResult(
-                LandOutcome.REFUSED,
-                current,
-                f"{commit} does not descend from {expected_tip}: not a fast-forward",
-            )
+        verdict = landing_verdict(
+            branch,
+            commit,
+            tree=self.tree_of(commit),
+            expected_tree=expected_tree,
+            current=current,
+            expected_tip=expected_tip,
+            descends=self.is_ancestor,
+        )
+        if verdict is not None:
+            return verdict
         checkout = self._checkout_of(ref)
         if checkout is not None:
             done = self._run("merge", "--ff-only", "--no-stat", commit, cwd=checkout, check=False)

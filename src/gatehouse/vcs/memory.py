@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gatehouse.core.gate.landing import landing_verdict
 from gatehouse.core.ports import LandOutcome, LandResult, MergeConflict, MergeResult
 from gatehouse.errors import VcsError
 
@@ -179,30 +180,17 @@ class MemoryRepository:
     ) -> LandResult:
         commit = self.resolve(commit)
         current = self._branches.get(branch)
-        tree = self._commits[commit].tree
-        if tree != expected_tree:
-            return LandResult(
-                LandOutcome.REFUSED,
-                current,
-                f"commit {commit} has tree {tree}, but tree {expected_tree} was tested",
-            )
-        if current is None:
-            return LandResult(LandOutcome.REFUSED, None, f"branch {branch} does not exist")
-        if current == commit:
-            # Already there (a landing repeated after a restart): the end state holds.
-            return LandResult(LandOutcome.LANDED, commit, "already at the commit")
-        if current != expected_tip:
-            return LandResult(
-                LandOutcome.TARGET_MOVED,
-                current,
-                f"{branch} is at {current}, not at the tested base {expected_tip}",
-            )
-        if not self.is_ancestor(expected_tip, commit):
-            return LandResult(
-                LandOutcome.REFUSED,
-                current,
-                f"{commit} does not descend from {expected_tip}: not a fast-forward",
-            )
+        verdict = landing_verdict(
+            branch,
+            commit,
+            tree=self._commits[commit].tree,
+            expected_tree=expected_tree,
+            current=current,
+            expected_tip=expected_tip,
+            descends=self.is_ancestor,
+        )
+        if verdict is not None:
+            return verdict
         self._branches[branch] = commit
         return LandResult(LandOutcome.LANDED, commit)
 

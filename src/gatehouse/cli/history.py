@@ -87,6 +87,27 @@ def register(sub: Any) -> None:
     artifacts.add_argument("--json", action="store_true", help="print JSON")
     artifacts.set_defaults(handler=_artifacts)
 
+    cancel = sub.add_parser(
+        "cancel",
+        help="cancel a running pipeline",
+        description=(
+            "Ask the process running a pipeline (in another terminal, or the gate) to cancel it: "
+            "jobs not started are canceled, running ones get their after_script, then stop."
+        ),
+    )
+    _common(cancel)
+    cancel.add_argument(
+        "pipeline",
+        nargs="?",
+        type=int,
+        metavar="PIPELINE",
+        help="pipeline id (default: the latest running)",
+    )
+    cancel.add_argument(
+        "--force", action="store_true", help="kill running jobs at once, without after_script"
+    )
+    cancel.set_defaults(handler=_cancel)
+
     gc = sub.add_parser(
         "gc",
         help="delete expired artifacts and unreferenced blobs",
@@ -385,6 +406,33 @@ def _artifacts(args: argparse.Namespace) -> int:
                 else ", never expire"
             )
             sys.stdout.write(f"{len(files)} file(s), {total} bytes{expiry}\n")
+    return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from gatehouse.engine.liveness import is_alive, request_cancel
+
+    store, data_dir, root = open_data(args)
+    with store:
+        if args.pipeline is None:
+            running = [
+                p
+                for p in store.runs.list_pipelines(limit=50, project_dir=str(root))
+                if p.status.value == "running"
+            ]
+            if not running:
+                raise UsageError("no pipeline is running here")
+            pipeline = running[0]
+        else:
+            pipeline = store.runs.get_pipeline(args.pipeline)
+            if pipeline is None:
+                raise UsageError(f"no pipeline {args.pipeline}")
+        if pipeline.status.value != "running" or not is_alive(data_dir, pipeline.id):
+            raise UsageError(
+                f"pipeline #{pipeline.id} is not running (it is {pipeline.status.value})"
+            )
+        request_cancel(data_dir, pipeline.id, force=args.force)
+        sys.stdout.write(f"asked pipeline #{pipeline.id} to cancel\n")
     return EXIT_OK
 
 

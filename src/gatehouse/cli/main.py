@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "log": "gatehouse.cli.history",
     "artifacts": "gatehouse.cli.history",
     "gc": "gatehouse.cli.history",
+    "cancel": "gatehouse.cli.history",
     "ingest": "gatehouse.cli.ingest",
     "issue": "gatehouse.cli.issues",
     "triage": "gatehouse.cli.triage",

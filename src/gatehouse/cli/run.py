@@ -149,6 +149,13 @@ def run(args: argparse.Namespace) -> int:
     masked_names = frozenset(secrets) | frozenset(
         k for k, v in toml_vars.items() if v in toml_masked
     )
+    workflow = project.config.workflow
+    mode = (
+        (workflow.auto_cancel or {}).get("on_new_commit", "conservative")
+        if workflow
+        else "conservative"
+    )
+    args.auto_cancel = mode
     return asyncio.run(_run(args, root, file_data, pipeline, selection, start_manual, masked_names))
 
 
@@ -190,6 +197,10 @@ async def _run(
         sys.stderr.write(
             f"pipeline #{stale.id} was interrupted (its process ended); recorded as canceled\n"
         )
+    for line in cancel_redundant(
+        store.runs, engine.data_dir, pipeline.context, getattr(args, "auto_cancel", "conservative")
+    ):
+        sys.stderr.write(line + "\n")
     queue = LocalQueue(engine.executor, engine.concurrency)
     if args.json or args.quiet:
         observer: Any = PlainProgress(sys.stderr, quiet=True)
@@ -245,6 +256,40 @@ async def _run(
     if interrupts:
         return EXIT_INTERRUPTED
     return EXIT_OK if record.status.value == "success" else EXIT_FAILED
+
+
+def cancel_redundant(runs: Any, data_dir: Path, context: Any, mode: str) -> list[str]:
+    """Auto-cancel older running pipelines of this ref for an older commit (GitLab's on_new_commit)."""
+    from gatehouse.core.autocancel import OlderJob, auto_cancel
+    from gatehouse.engine.liveness import is_alive, request_cancel
+
+    said = []
+    for older in runs.list_pipelines(limit=20, project_dir=context.project_dir):
+        if older.status.value != "running" or older.ref != context.ref or older.sha == context.sha:
+            continue
+        if not is_alive(data_dir, older.id):
+            continue
+        interruptible = {
+            j["name"]: bool(j.get("interruptible")) for j in (older.plan or {}).get("jobs", [])
+        }
+        latest: dict[str, Any] = {}
+        for job in runs.list_jobs(older.id):
+            latest[job.name] = job
+        decision = auto_cancel(
+            mode,
+            [OlderJob(n, interruptible.get(n, False), j.status.value) for n, j in latest.items()],
+        )
+        if decision.whole:
+            request_cancel(data_dir, older.id)
+            said.append(
+                f"auto-cancel: pipeline #{older.id} ({(older.sha or '')[:8]}) canceled, {decision.reason}"
+            )
+        elif decision.jobs:
+            request_cancel(data_dir, older.id, list(decision.jobs))
+            said.append(
+                f"auto-cancel: {len(decision.jobs)} interruptible job(s) of pipeline #{older.id} canceled"
+            )
+    return said
 
 
 def _earlier_artifacts(runs: Any, project_dir: str) -> Any:

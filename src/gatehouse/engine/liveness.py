@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -92,3 +93,42 @@ def settle_interrupted(
             store.update_pipeline(pipeline.id, status=PipelineStatus.CANCELED, finished_at=when)
         )
     return settled
+
+
+# ---------------------------------------------------------------------------- cancel requests
+#
+# Another process (``gatehouse cancel``, or a newer pipeline auto-canceling an
+# older one) asks a running pipeline to cancel by writing
+# ``<data dir>/cancel/pipeline-N.json``; the runner polls for it
+# (``run.cancel_poll``) and deletes it once applied. ``{"jobs": null}`` cancels
+# the whole pipeline; ``{"jobs": [names]}`` only those jobs.
+
+
+def _cancel_path(data_dir: Path, pipeline_id: int) -> Path:
+    return data_dir / "cancel" / f"pipeline-{pipeline_id}.json"
+
+
+def request_cancel(
+    data_dir: Path, pipeline_id: int, jobs: list[str] | None = None, *, force: bool = False
+) -> None:
+    """Ask the process running pipeline ``pipeline_id`` to cancel it (or some of its jobs)."""
+    path = _cancel_path(data_dir, pipeline_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"jobs": jobs, "force": force}))
+    os.replace(tmp, path)
+
+
+def take_cancel_request(data_dir: Path, pipeline_id: int) -> tuple[list[str] | None, bool] | None:
+    """The pending request for a pipeline, removed once read: (jobs or None for all, force)."""
+    path = _cancel_path(data_dir, pipeline_id)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        data = {"jobs": None, "force": False}
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    jobs = data.get("jobs")
+    return (list(jobs) if isinstance(jobs, list) else None), bool(data.get("force"))

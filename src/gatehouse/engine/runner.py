@@ -173,6 +173,7 @@ class PipelineRunner:
         if self.reporter is not None:
             self.reporter.pipeline_started(self.record, self.pipeline)
         pump = asyncio.create_task(self._pump())
+        poll = asyncio.create_task(self._poll_cancel_requests(record.id))
         with liveness.hold(self.data_dir, record.id):
             try:
                 self._step()
@@ -181,9 +182,10 @@ class PipelineRunner:
                     await self._handle(kind, payload)
                     self._step()
             finally:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pump
+                for task in (pump, poll):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 for handle in self._timers.values():
                     handle.cancel()
         status = pipeline_status(
@@ -199,6 +201,19 @@ class PipelineRunner:
         return self.record
 
     # ------------------------------------------------------------------ loop
+
+    async def _poll_cancel_requests(self, pipeline_id: int) -> None:
+        """Apply cancel requests other processes leave for this pipeline (liveness.request_cancel)."""
+        while True:
+            await asyncio.sleep(self.settings.cancel_poll)
+            request = liveness.take_cancel_request(self.data_dir, pipeline_id)
+            if request is None:
+                continue
+            jobs, force = request
+            if jobs is None:
+                await self._events.put(("cancel", force))
+            else:
+                await self._events.put(("cancel-jobs", (tuple(jobs), force)))
 
     async def _pump(self) -> None:
         while True:
@@ -223,6 +238,10 @@ class PipelineRunner:
             await self._submit(self._jobs[str(payload)])
         elif kind == "cancel":
             await self._cancel(force=bool(payload))
+        elif kind == "cancel-jobs":
+            assert isinstance(payload, tuple)
+            names: tuple[str, ...] = payload[0]
+            await self._cancel_jobs(names, force=bool(payload[1]))
 
     def _step(self) -> None:
         if self._canceling:
@@ -497,6 +516,20 @@ class PipelineRunner:
             await self._events.put(("resource", job.planned.name))
 
         asyncio.get_running_loop().create_task(wait_for_group())
+
+    async def _cancel_jobs(self, names: tuple[str, ...], *, force: bool) -> None:
+        """Cancel some jobs (auto-cancel of interruptible jobs); the pipeline goes on."""
+        for name in names:
+            job = self._jobs.get(name)
+            if job is None:
+                continue
+            status = job.state.status
+            if status in (JobStatus.CREATED, JobStatus.MANUAL) or (
+                status is JobStatus.PENDING and not job.submitted
+            ):
+                self._settle(job, JobStatus.CANCELED, "canceled by a newer pipeline")
+            elif job.submitted and not status.is_final and job.attempt_id:
+                await self.queue.cancel(job.attempt_id, force=force)
 
     async def _cancel(self, *, force: bool) -> None:
         if self._canceling and not force:

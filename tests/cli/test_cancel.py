@@ -46,7 +46,12 @@ def start(root: Path) -> subprocess.Popen[str]:
 
 def gatehouse(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gatehouse", *args], cwd=root, capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-m", "gatehouse", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
 
 

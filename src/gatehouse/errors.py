@@ -168,10 +168,7 @@ class InputError(GatehouseError):
 
     def render(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        text = f"{where}error: {self.message}"
-        if self.hint:
-            text += f"\n    hint: {self.hint}"
-        return text
+        return where + super().render()
 
 
 class MachineError(GatehouseError):
